@@ -1,0 +1,263 @@
+//! Ports: the small traits through which handlers reach the outside world. Handlers are
+//! generic over them; [`aws`] holds the AWS adapters, [`memory`] in-memory twins for
+//! unit tests.
+
+pub mod aws;
+pub mod memory;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::error::PortError;
+
+pub type PortResult<T> = Result<T, PortError>;
+
+// ---------------------------------------------------------------- objects (S3)
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub size: u64,
+    pub e_tag: Option<String>,
+}
+
+/// A streamed object body: read it incrementally, never whole.
+pub type ObjectReader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
+
+pub trait ObjectStore: Send + Sync {
+    /// Opens the object for streaming; `NotFound` when it does not exist.
+    fn open(&self, bucket: &str, key: &str) -> impl Future<Output = PortResult<ObjectReader>> + Send;
+    /// The object's size and ETag, or `None` when it does not exist.
+    fn head(&self, bucket: &str, key: &str) -> impl Future<Output = PortResult<Option<ObjectMeta>>> + Send;
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+    /// Server-side copy; `NotFound` when the source does not exist.
+    fn copy(
+        &self,
+        source_bucket: &str,
+        source_key: &str,
+        target_bucket: &str,
+        target_key: &str,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+    /// Deleting an object that does not exist succeeds (as in S3).
+    fn delete(&self, bucket: &str, key: &str) -> impl Future<Output = PortResult<()>> + Send;
+}
+
+// ---------------------------------------------------------------- items (DynamoDB)
+
+/// An attribute value, free of SDK types so domain code and tests need no SDK.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AttrValue {
+    S(String),
+    /// Numbers travel as their decimal text, as in DynamoDB.
+    N(String),
+    Bool(bool),
+    Null,
+    L(Vec<AttrValue>),
+    M(BTreeMap<String, AttrValue>),
+}
+
+impl AttrValue {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            AttrValue::S(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_number(&self) -> Option<&str> {
+        match self {
+            AttrValue::N(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    pub fn number(n: impl ToString) -> Self {
+        AttrValue::N(n.to_string())
+    }
+
+    pub fn string(s: impl Into<String>) -> Self {
+        AttrValue::S(s.into())
+    }
+}
+
+pub type Item = BTreeMap<String, AttrValue>;
+
+/// A condition on the item a write targets (DynamoDB condition expressions, in the few
+/// shapes the workflows need).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// The item does not exist yet (`attribute_not_exists(<key attribute>)`).
+    NotExists { attr: String },
+    /// The item exists.
+    Exists { attr: String },
+    /// The attribute equals the value.
+    Equals { attr: String, value: AttrValue },
+    /// The numeric attribute is at least `min`.
+    AtLeast { attr: String, min: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    Put { table: String, item: Item, conditions: Vec<Condition> },
+    /// Sets the `set` attributes and adds `add` deltas to numeric attributes.
+    Update {
+        table: String,
+        key: Item,
+        set: Item,
+        add: BTreeMap<String, i64>,
+        conditions: Vec<Condition>,
+    },
+    Delete { table: String, key: Item },
+}
+
+/// The most items one `BatchWriteItem` call may carry (AWS rejects more).
+pub const MAX_BATCH_WRITE: usize = 25;
+
+pub trait ItemStore: Send + Sync {
+    fn get(&self, table: &str, key: Item) -> impl Future<Output = PortResult<Option<Item>>> + Send;
+    /// One conditional write; a false condition is `ConditionFailed`.
+    fn write(&self, op: WriteOp) -> impl Future<Output = PortResult<()>> + Send;
+    /// All writes or none; any false condition is `ConditionFailed` naming its index.
+    fn transact(&self, ops: Vec<WriteOp>) -> impl Future<Output = PortResult<()>> + Send;
+    /// One `BatchWriteItem` of at most [`MAX_BATCH_WRITE`] puts; returns the items the
+    /// service left unprocessed, for the caller to retry.
+    fn batch_put(&self, table: &str, items: Vec<Item>) -> impl Future<Output = PortResult<Vec<Item>>> + Send;
+}
+
+// ---------------------------------------------------------------- e-mail (SES v2)
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+}
+
+pub trait EmailSender: Send + Sync {
+    /// Sends a plain-text message; returns the message id.
+    fn send(&self, email: &Email) -> impl Future<Output = PortResult<String>> + Send;
+}
+
+// ---------------------------------------------------------------- executions (Step Functions)
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartOutcome {
+    Started { execution_arn: String },
+    /// An execution of that name exists already (same upload, same week, ...).
+    AlreadyStarted { execution_arn: String },
+}
+
+impl StartOutcome {
+    pub fn execution_arn(&self) -> &str {
+        match self {
+            StartOutcome::Started { execution_arn } | StartOutcome::AlreadyStarted { execution_arn } => execution_arn,
+        }
+    }
+}
+
+pub trait WorkflowStarter: Send + Sync {
+    fn start(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> impl Future<Output = PortResult<StartOutcome>> + Send;
+}
+
+/// The ARN of execution `name` of a state machine, as Step Functions forms it.
+pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    format!("{}:{name}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1))
+}
+
+/// Execution names allow 1-80 characters of `[A-Za-z0-9_-]` here (AWS allows a little
+/// more, but these survive every console and URL). Anything else becomes `_`.
+pub fn execution_name(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    cleaned.chars().take(80).collect()
+}
+
+// ---------------------------------------------------------------- push (Pinpoint)
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushChannel {
+    Apns,
+    Gcm,
+}
+
+impl PushChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushChannel::Apns => "APNS",
+            PushChannel::Gcm => "GCM",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "APNS" => Some(PushChannel::Apns),
+            "GCM" => Some(PushChannel::Gcm),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushTarget {
+    pub token: String,
+    pub channel: PushChannel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushMessage {
+    pub title: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushDelivery {
+    pub token: String,
+    pub delivered: bool,
+    /// Pinpoint's delivery status (`SUCCESSFUL`, `PERMANENT_FAILURE`, ...).
+    pub status: String,
+    pub message: Option<String>,
+}
+
+pub trait PushSender: Send + Sync {
+    /// One `SendMessages` call with `Addresses`: a result per token.
+    fn send(
+        &self,
+        app_id: &str,
+        targets: &[PushTarget],
+        message: &PushMessage,
+    ) -> impl Future<Output = PortResult<Vec<PushDelivery>>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execution_arn_follows_step_functions() {
+        assert_eq!(
+            execution_arn("arn:aws:states:us-east-1:123456789012:stateMachine:csv-ingest", "run-1"),
+            "arn:aws:states:us-east-1:123456789012:execution:csv-ingest:run-1"
+        );
+    }
+
+    #[test]
+    fn execution_names_are_safe_and_bounded() {
+        assert_eq!(execution_name("a b/c.csv"), "a_b_c_csv");
+        assert_eq!(execution_name(&"x".repeat(100)).len(), 80);
+        assert_eq!(execution_name("é"), "_");
+    }
+}

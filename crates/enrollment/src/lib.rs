@@ -1,0 +1,1 @@
+//! Course enrollment: the course-enrollment workflow (see DESIGN.md); functions arrive with its issue.

@@ -1,0 +1,84 @@
+//! The HTTP face of [`Service`]: the Step Functions JSON 1.0 protocol
+//! (`POST /` with `X-Amz-Target: AWSStepFunctions.<Operation>`), plus the admin
+//! endpoints `/_sfn-local/clock` and `/_sfn-local/health`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::service::Service;
+
+const JSON_10: &str = "application/x-amz-json-1.0";
+
+pub fn router(service: Arc<Service>) -> Router {
+    Router::new()
+        .route("/", post(aws_api))
+        .route("/_sfn-local/clock", get(read_clock).post(advance_clock))
+        .route("/_sfn-local/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .with_state(service)
+}
+
+fn aws_json(status: StatusCode, body: Value, error_type: Option<&str>) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_10));
+    headers.insert("x-amzn-RequestId", HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap_or(HeaderValue::from_static("local")));
+    if let Some(t) = error_type.and_then(|t| HeaderValue::from_str(t).ok()) {
+        headers.insert("x-amzn-ErrorType", t);
+    }
+    response
+}
+
+fn client_error(code: &str, message: &str) -> Response {
+    aws_json(StatusCode::BAD_REQUEST, json!({"__type": code, "message": message}), Some(code))
+}
+
+async fn aws_api(State(service): State<Arc<Service>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(operation) = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix("AWSStepFunctions."))
+        .map(str::to_owned)
+    else {
+        return client_error("UnknownOperationException", "Missing or unknown X-Amz-Target header");
+    };
+    let request: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => return client_error("SerializationException", &format!("The request body is not JSON: {e}")),
+        }
+    };
+    match service.call(&operation, &request) {
+        Ok(result) => aws_json(StatusCode::OK, result, None),
+        Err(e) => {
+            tracing::debug!(operation, error = %e, "request refused");
+            client_error(e.code, &e.message)
+        }
+    }
+}
+
+async fn read_clock(State(service): State<Arc<Service>>) -> Response {
+    let clock = &service.engine().clock;
+    axum::Json(json!({"now": clock.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "mode": clock.mode().to_string()}))
+        .into_response()
+}
+
+async fn advance_clock(State(service): State<Arc<Service>>, body: Bytes) -> Response {
+    let seconds = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("advanceSeconds").and_then(Value::as_f64));
+    let Some(seconds) = seconds.filter(|s| s.is_finite() && *s >= 0.0) else {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": "expected {\"advanceSeconds\": N} with N >= 0"}))).into_response();
+    };
+    match service.engine().clock.advance(Duration::from_secs_f64(seconds)) {
+        Ok(now) => axum::Json(json!({"now": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)})).into_response(),
+        Err(message) => (StatusCode::CONFLICT, axum::Json(json!({"message": message}))).into_response(),
+    }
+}

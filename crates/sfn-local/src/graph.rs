@@ -1,0 +1,132 @@
+//! A Mermaid flowchart of a state machine, for READMEs and reviews.
+
+use std::fmt::Write;
+
+use crate::asl::{StateKind, StateMachine};
+
+/// Renders `machine` as a Mermaid `flowchart TD`. Catch edges are dashed and labelled
+/// with the errors they catch; Parallel branches and Map processors are subgraphs.
+pub fn mermaid(machine: &StateMachine) -> String {
+    let mut out = String::from("flowchart TD\n");
+    let mut ids = Ids::default();
+    render(machine, "", &mut ids, &mut out, 1);
+    out
+}
+
+#[derive(Default)]
+struct Ids {
+    next: usize,
+}
+
+impl Ids {
+    fn fresh(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}{}", self.next)
+    }
+}
+
+fn label(text: &str) -> String {
+    text.replace('"', "#quot;")
+}
+
+fn id_of(scope: &str, name: &str) -> String {
+    let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    format!("{scope}{clean}")
+}
+
+fn render(machine: &StateMachine, scope: &str, ids: &mut Ids, out: &mut String, depth: usize) {
+    let pad = "    ".repeat(depth);
+    let start = ids.fresh(&format!("{scope}start"));
+    let end = ids.fresh(&format!("{scope}end"));
+    let _ = writeln!(out, "{pad}{start}((start)) --> {}", id_of(scope, &machine.start_at));
+    let mut ends = false;
+    for (name, state) in &machine.states {
+        let id = id_of(scope, name);
+        let kind = state.kind.type_name();
+        match &state.kind {
+            StateKind::Choice { choices, default } => {
+                let _ = writeln!(out, "{pad}{id}{{\"{}\"}}", label(name));
+                for (i, (_, next)) in choices.iter().enumerate() {
+                    let _ = writeln!(out, "{pad}{id} -->|\"rule {}\"| {}", i + 1, id_of(scope, next));
+                }
+                if let Some(d) = default {
+                    let _ = writeln!(out, "{pad}{id} -->|default| {}", id_of(scope, d));
+                }
+            }
+            StateKind::Parallel { branches, .. } => {
+                let _ = writeln!(out, "{pad}subgraph {id}[\"{} (Parallel)\"]", label(name));
+                for branch in branches {
+                    let inner = ids.fresh(&format!("{id}_b"));
+                    render(branch, &format!("{inner}_"), ids, out, depth + 1);
+                }
+                let _ = writeln!(out, "{pad}end");
+            }
+            StateKind::Map(map) => {
+                let _ = writeln!(out, "{pad}subgraph {id}[\"{} (Map)\"]", label(name));
+                let inner = ids.fresh(&format!("{id}_m"));
+                render(&map.processor, &format!("{inner}_"), ids, out, depth + 1);
+                let _ = writeln!(out, "{pad}end");
+            }
+            StateKind::Succeed => {
+                let _ = writeln!(out, "{pad}{id}([\"{}\"])", label(name));
+            }
+            StateKind::Fail { .. } => {
+                let _ = writeln!(out, "{pad}{id}[/\"{} (Fail)\"/]", label(name));
+            }
+            _ => {
+                let _ = writeln!(out, "{pad}{id}[\"{} ({kind})\"]", label(name));
+            }
+        }
+        if let Some(next) = &state.next {
+            let _ = writeln!(out, "{pad}{id} --> {}", id_of(scope, next));
+        }
+        let catchers = match &state.kind {
+            StateKind::Task { handling, .. } | StateKind::Parallel { handling, .. } => handling.catch.as_slice(),
+            StateKind::Map(map) => map.handling.catch.as_slice(),
+            _ => &[],
+        };
+        for c in catchers {
+            let _ = writeln!(out, "{pad}{id} -. \"{}\" .-> {}", label(&c.error_equals.join(", ")), id_of(scope, &c.next));
+        }
+        let terminal = match &state.kind {
+            StateKind::Choice { .. } | StateKind::Fail { .. } => false,
+            StateKind::Succeed => true,
+            _ => state.next.is_none(),
+        };
+        if terminal {
+            ends = true;
+            let _ = writeln!(out, "{pad}{id} --> {end}");
+        }
+    }
+    if ends {
+        let _ = writeln!(out, "{pad}{end}((end))");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asl::parse_definition;
+
+    #[test]
+    fn draws_states_edges_catches_and_subgraphs() {
+        let m = parse_definition(
+            r#"{"StartAt":"Check","States":{
+                "Check":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Next":"Is it?",
+                         "Catch":[{"ErrorEquals":["UserNotFound"],"Next":"Failed"}]},
+                "Is it?":{"Type":"Choice","Choices":[{"Variable":"$.x","BooleanEquals":true,"Next":"Done"}],"Default":"Each"},
+                "Each":{"Type":"Map","ItemProcessor":{"StartAt":"One","States":{"One":{"Type":"Pass","End":true}}},"Next":"Done"},
+                "Done":{"Type":"Succeed"},
+                "Failed":{"Type":"Fail","Error":"X"}}}"#,
+        )
+        .unwrap();
+        let g = mermaid(&m);
+        assert!(g.starts_with("flowchart TD\n"));
+        assert!(g.contains("Check[\"Check (Task)\"]"));
+        assert!(g.contains("Is_it_{\"Is it?\"}"));
+        assert!(g.contains("Check -. \"UserNotFound\" .-> Failed"));
+        assert!(g.contains("Is_it_ -->|default| Each"));
+        assert!(g.contains("subgraph Each[\"Each (Map)\"]"));
+        assert!(g.contains("Failed[/\"Failed (Fail)\"/]"));
+    }
+}

@@ -1,0 +1,21 @@
+//! sfn-local: a local AWS Step Functions for development and tests.
+//!
+//! - [`asl`]: the Amazon States Language, parsed and validated;
+//! - [`engine`]: runs executions (JSONPath processing, Retry/Catch, Parallel, Map,
+//!   timeouts) on a [`clock`] that is virtual, manual or real;
+//! - [`lambda`]: Lambda tasks through the Invoke API;
+//! - [`service`] and [`api`]: the Step Functions API (JSON 1.0) over HTTP;
+//! - [`graph`]: a Mermaid flowchart of a definition.
+
+pub mod asl;
+pub mod error;
+pub mod intrinsics;
+pub mod path;
+pub mod api;
+pub mod graph;
+pub mod register;
+pub mod service;
+pub mod choice;
+pub mod clock;
+pub mod engine;
+pub mod lambda;

@@ -1,0 +1,321 @@
+//! JSONPath as the States Language uses it: queries (`InputPath`, `.$` fields, `ItemsPath`)
+//! and reference paths (`ResultPath`), which address exactly one node.
+//!
+//! Queries follow the Jayway semantics AWS uses: a definite path (fields and indexes only)
+//! yields its one node; an indefinite one (wildcards, filters, slices, unions, descent)
+//! yields the list of matched nodes.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone)]
+pub struct JsonPath {
+    raw: String,
+    compiled: serde_json_path::JsonPath,
+    definite: bool,
+}
+
+impl PartialEq for JsonPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl JsonPath {
+    /// Parses a path that starts with `$`. Dotted names outside the RFC 9535 shorthand
+    /// (`$.bucket-name`) are accepted, as Jayway accepts them.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if !raw.starts_with('$') {
+            return Err(format!("'{raw}' is not a JSONPath: it must start with '$'"));
+        }
+        let normalized = normalize_dotted_names(raw);
+        let compiled = serde_json_path::JsonPath::parse(&normalized)
+            .map_err(|e| format!("'{raw}' is not a valid JSONPath: {e}"))?;
+        Ok(Self { raw: raw.to_owned(), compiled, definite: is_definite(&normalized) })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// The selected value: `None` when a definite path matches nothing.
+    pub fn select(&self, doc: &Value) -> Option<Value> {
+        if self.raw == "$" {
+            return Some(doc.clone());
+        }
+        let nodes = self.compiled.query(doc);
+        if self.definite {
+            nodes.first().cloned()
+        } else {
+            Some(Value::Array(nodes.all().into_iter().cloned().collect()))
+        }
+    }
+}
+
+fn is_shorthand_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_alphabetic() || c == '_' || !c.is_ascii() => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii())
+}
+
+/// Rewrites `.name` segments that RFC 9535 does not accept as `['name']`.
+fn normalize_dotted_names(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 8);
+    let chars: Vec<char> = raw.chars().collect();
+    let mut i = 0;
+    let mut bracket_depth = 0usize;
+    let mut quote: Option<char> = None;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            out.push(c);
+            if c == '\\' && i + 1 < chars.len() {
+                out.push(chars[i + 1]);
+                i += 2;
+                continue;
+            }
+            if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            '\'' | '"' if bracket_depth > 0 => {
+                quote = Some(c);
+                out.push(c);
+            }
+            '[' | '(' => {
+                bracket_depth += 1;
+                out.push(c);
+            }
+            ']' | ')' => {
+                bracket_depth = bracket_depth.saturating_sub(1);
+                out.push(c);
+            }
+            '.' if bracket_depth == 0 && chars.get(i + 1).is_some_and(|n| *n != '.' && *n != '[') => {
+                let start = i + 1;
+                let mut end = start;
+                while end < chars.len() && chars[end] != '.' && chars[end] != '[' {
+                    end += 1;
+                }
+                let name: String = chars[start..end].iter().collect();
+                if name == "*" || is_shorthand_name(&name) {
+                    out.push('.');
+                    out.push_str(&name);
+                } else {
+                    out.push_str("['");
+                    out.push_str(&name.replace('\\', "\\\\").replace('\'', "\\'"));
+                    out.push_str("']");
+                }
+                i = end;
+                continue;
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Jayway's notion: a path is definite when it has no wildcard, descent, filter, slice
+/// or union.
+fn is_definite(path: &str) -> bool {
+    let mut in_bracket = false;
+    let mut quote: Option<char> = None;
+    let mut prev = '\0';
+    for c in path.chars() {
+        if let Some(q) = quote {
+            if c == q && prev != '\\' {
+                quote = None;
+            }
+            prev = c;
+            continue;
+        }
+        match c {
+            '\'' | '"' if in_bracket => quote = Some(c),
+            '[' => in_bracket = true,
+            ']' => in_bracket = false,
+            '*' | '?' => return false,
+            ':' | ',' if in_bracket => return false,
+            '.' if prev == '.' => return false,
+            _ => {}
+        }
+        prev = c;
+    }
+    true
+}
+
+/// One step of a reference path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Field(String),
+    Index(usize),
+}
+
+/// A reference path: `$`, `$.a.b`, `$['a b'][0]`; it names one node, so it can be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferencePath {
+    raw: String,
+    steps: Vec<Step>,
+}
+
+impl ReferencePath {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("'{raw}' is not a valid reference path: {why}");
+        let rest = raw.strip_prefix('$').ok_or_else(|| bad("it must start with '$'"))?;
+        let chars: Vec<char> = rest.chars().collect();
+        let mut steps = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            match chars[i] {
+                '.' => {
+                    let start = i + 1;
+                    let mut end = start;
+                    while end < chars.len() && chars[end] != '.' && chars[end] != '[' {
+                        end += 1;
+                    }
+                    let name: String = chars[start..end].iter().collect();
+                    if name.is_empty() || name.contains('*') || name.contains(' ') {
+                        return Err(bad("field names must be plain"));
+                    }
+                    steps.push(Step::Field(name));
+                    i = end;
+                }
+                '[' => {
+                    let close = chars[i..].iter().position(|c| *c == ']').map(|p| p + i).ok_or_else(|| bad("unclosed '['"))?;
+                    let inner: String = chars[i + 1..close].iter().collect();
+                    let inner = inner.trim();
+                    if let Some(quoted) = inner
+                        .strip_prefix('\'')
+                        .and_then(|s| s.strip_suffix('\''))
+                        .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')))
+                    {
+                        steps.push(Step::Field(quoted.to_owned()));
+                    } else {
+                        let index = inner.parse::<usize>().map_err(|_| bad("only names and indexes may be used"))?;
+                        steps.push(Step::Index(index));
+                    }
+                    i = close + 1;
+                }
+                _ => return Err(bad("unexpected character")),
+            }
+        }
+        Ok(Self { raw: raw.to_owned(), steps })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Writes `value` at this path inside `doc`, creating missing objects on the way.
+    /// Fails when the path crosses a value that is not an object (or array, for an index).
+    pub fn set(&self, doc: Value, value: Value) -> Result<Value, String> {
+        if self.steps.is_empty() {
+            return Ok(value);
+        }
+        let mut doc = doc;
+        let mut node = &mut doc;
+        let last = self.steps.len() - 1;
+        for (n, step) in self.steps.iter().enumerate() {
+            let slot = match (step, node) {
+                (Step::Field(name), Value::Object(map)) => {
+                    map.entry(name.clone()).or_insert_with(|| Value::Object(Default::default()))
+                }
+                (Step::Index(index), Value::Array(items)) => {
+                    let len = items.len();
+                    match items.get_mut(*index) {
+                        Some(slot) => slot,
+                        None => {
+                            return Err(format!(
+                                "Unable to apply ResultPath '{}' to input: index {index} is outside an array of {len}",
+                                self.raw
+                            ));
+                        }
+                    }
+                }
+                (_, other) => {
+                    return Err(format!(
+                        "Unable to apply ResultPath '{}' to input: it crosses a {} value",
+                        self.raw,
+                        type_name(other)
+                    ));
+                }
+            };
+            if n == last {
+                *slot = value;
+                break;
+            }
+            node = slot;
+        }
+        Ok(doc)
+    }
+}
+
+pub fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn definite_paths_yield_the_node() {
+        let doc = json!({"a": {"b": [10, 20]}, "bucket-name": "x"});
+        assert_eq!(JsonPath::parse("$.a.b[1]").unwrap().select(&doc), Some(json!(20)));
+        assert_eq!(JsonPath::parse("$").unwrap().select(&doc), Some(doc.clone()));
+        assert_eq!(JsonPath::parse("$.missing").unwrap().select(&doc), None);
+        assert_eq!(JsonPath::parse("$.bucket-name").unwrap().select(&doc), Some(json!("x")));
+        assert_eq!(JsonPath::parse("$['a']['b'][0]").unwrap().select(&doc), Some(json!(10)));
+    }
+
+    #[test]
+    fn indefinite_paths_yield_lists() {
+        let doc = json!({"items": [{"id": 1, "ok": true}, {"id": 2, "ok": false}]});
+        assert_eq!(JsonPath::parse("$.items[*].id").unwrap().select(&doc), Some(json!([1, 2])));
+        assert_eq!(JsonPath::parse("$.items[?@.ok].id").unwrap().select(&doc), Some(json!([1])));
+        assert_eq!(JsonPath::parse("$..nothing").unwrap().select(&doc), Some(json!([])));
+        assert_eq!(JsonPath::parse("$.items[0:1]").unwrap().select(&doc), Some(json!([{"id": 1, "ok": true}])));
+    }
+
+    #[test]
+    fn bad_paths_are_refused() {
+        assert!(JsonPath::parse("a.b").is_err());
+        assert!(JsonPath::parse("$.a[").is_err());
+        assert!(ReferencePath::parse("$.a[*]").is_err());
+        assert!(ReferencePath::parse("$..a").is_err());
+        assert!(ReferencePath::parse("x").is_err());
+    }
+
+    #[test]
+    fn reference_paths_write_and_create() {
+        let rp = ReferencePath::parse("$.result.inner").unwrap();
+        assert_eq!(rp.set(json!({"a": 1}), json!(2)).unwrap(), json!({"a": 1, "result": {"inner": 2}}));
+        let rp = ReferencePath::parse("$['list'][1]").unwrap();
+        assert_eq!(rp.set(json!({"list": [0, 0]}), json!(5)).unwrap(), json!({"list": [0, 5]}));
+        assert_eq!(ReferencePath::parse("$").unwrap().set(json!(1), json!(2)).unwrap(), json!(2));
+    }
+
+    #[test]
+    fn reference_paths_refuse_to_cross_scalars() {
+        let rp = ReferencePath::parse("$.a.b").unwrap();
+        assert!(rp.set(json!({"a": 3}), json!(1)).is_err());
+        assert!(rp.set(json!("text"), json!(1)).is_err());
+        assert!(ReferencePath::parse("$.l[4]").unwrap().set(json!({"l": []}), json!(1)).is_err());
+    }
+}
