@@ -939,7 +939,7 @@ impl Validator {
             self.schema(format!("The value of '{key}' must be a path or intrinsic function string"), at);
             return Template::Literal(Value::Null);
         };
-        let field = key.to_owned();
+        let field = key.strip_suffix(".$").unwrap_or(key).to_owned();
         if intrinsics::looks_like_call(raw) {
             return match intrinsics::parse(raw) {
                 Ok(call) => Template::Intrinsic { field, call },

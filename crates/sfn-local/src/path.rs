@@ -288,7 +288,7 @@ mod tests {
     fn indefinite_paths_yield_lists() {
         let doc = json!({"items": [{"id": 1, "ok": true}, {"id": 2, "ok": false}]});
         assert_eq!(JsonPath::parse("$.items[*].id").unwrap().select(&doc), Some(json!([1, 2])));
-        assert_eq!(JsonPath::parse("$.items[?@.ok].id").unwrap().select(&doc), Some(json!([1])));
+        assert_eq!(JsonPath::parse("$.items[?@.ok == true].id").unwrap().select(&doc), Some(json!([1])));
         assert_eq!(JsonPath::parse("$..nothing").unwrap().select(&doc), Some(json!([])));
         assert_eq!(JsonPath::parse("$.items[0:1]").unwrap().select(&doc), Some(json!([{"id": 1, "ok": true}])));
     }
