@@ -1,0 +1,211 @@
+//! The Step Functions API over real HTTP, spoken by aws-sdk-sfn; Lambda tasks through
+//! the Invoke API of a stand-in Lambda server on loopback.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+use sfn_local::clock::{Clock, ClockMode};
+use sfn_local::engine::Engine;
+use sfn_local::lambda::SdkInvoker;
+use sfn_local::service::Service;
+
+/// A Lambda Invoke API: `fail-*` functions answer a function error with their name's
+/// rest as `errorType`; others echo their payload.
+async fn fake_lambda() -> (String, tokio::task::JoinHandle<()>) {
+    async fn invoke(axum::extract::Path(name): axum::extract::Path<String>, body: axum::body::Bytes) -> axum::response::Response {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", axum::http::HeaderValue::from_static("application/json"));
+        if let Some(error_type) = name.strip_prefix("fail-") {
+            headers.insert("x-amz-function-error", axum::http::HeaderValue::from_static("Unhandled"));
+            let body = json!({"errorType": error_type, "errorMessage": format!("{name} failed")});
+            return (StatusCode::OK, headers, body.to_string()).into_response();
+        }
+        let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        (StatusCode::OK, headers, json!({"function": name, "got": payload}).to_string()).into_response()
+    }
+    let app = axum::Router::new().route("/2015-03-31/functions/{name}/invocations", axum::routing::post(invoke));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let handle = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, handle)
+}
+
+async fn serve(lambda_url: &str) -> (String, tokio::task::JoinHandle<()>) {
+    let invoker = Arc::new(SdkInvoker::new(Some(lambda_url)).await);
+    let engine = Engine::new(Clock::new(ClockMode::Virtual), invoker, "us-east-1");
+    let service = Service::new(engine, "us-east-1", "123456789012");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let handle = tokio::spawn(async move {
+        let _ = axum::serve(listener, sfn_local::api::router(service)).await;
+    });
+    (url, handle)
+}
+
+async fn client(endpoint: &str) -> aws_sdk_sfn::Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+        .region(aws_sdk_sfn::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new("test", "test", None, None, "test"))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_sfn::Client::from_conf(config)
+}
+
+const DEFINITION: &str = r#"{
+  "StartAt": "Process",
+  "States": {
+    "Process": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+      "Parameters": {"FunctionName.$": "$.function", "Payload.$": "$"},
+      "ResultSelector": {"result.$": "$.Payload"}, "ResultPath": "$.processed",
+      "Catch": [{"ErrorEquals": ["EmptyCsv"], "ResultPath": "$.error", "Next": "Rejected"}],
+      "Next": "WaitADay"},
+    "WaitADay": {"Type": "Wait", "Seconds": 86400, "Next": "Done"},
+    "Done": {"Type": "Succeed"},
+    "Rejected": {"Type": "Fail", "Error": "Rejected", "CausePath": "$.error.Cause"}
+  }
+}"#;
+
+async fn finished(sfn: &aws_sdk_sfn::Client, arn: &str) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    for _ in 0..200 {
+        let d = sfn.describe_execution().execution_arn(arn).send().await.expect("describe");
+        if d.status() != &ExecutionStatus::Running {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("execution {arn} did not finish");
+}
+
+#[tokio::test]
+async fn aws_sdk_sfn_creates_starts_polls_and_reads_history() {
+    let (lambda_url, lambda) = fake_lambda().await;
+    let (url, server) = serve(&lambda_url).await;
+    let sfn = client(&url).await;
+
+    let created = sfn
+        .create_state_machine()
+        .name("demo")
+        .definition(DEFINITION)
+        .role_arn("arn:aws:iam::123456789012:role/demo")
+        .send()
+        .await
+        .expect("create");
+    let machine_arn = created.state_machine_arn().to_owned();
+    assert_eq!(machine_arn, "arn:aws:states:us-east-1:123456789012:stateMachine:demo");
+    let again = sfn.create_state_machine().name("demo").definition(DEFINITION).role_arn("arn:aws:iam::123456789012:role/demo").send().await;
+    assert!(again.is_ok(), "creating the same machine again is idempotent");
+
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(&machine_arn)
+        .name("run-1")
+        .input(json!({"function": "arn:aws:lambda:us-east-1:123456789012:function:processor", "key": "a.csv"}).to_string())
+        .send()
+        .await
+        .expect("start");
+    let done = finished(&sfn, started.execution_arn()).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    let output: Value = serde_json::from_str(done.output().unwrap_or("null")).expect("json output");
+    assert_eq!(output["processed"]["result"]["function"], json!("processor"), "invoked by name on the local endpoint");
+    assert_eq!(output["processed"]["result"]["got"]["key"], json!("a.csv"));
+    let simulated = done.stop_date().map(|s| s.secs()).unwrap_or(0) - done.start_date().secs();
+    assert!(simulated >= 86400, "the day passed in virtual time ({simulated} s)");
+
+    let history = sfn.get_execution_history().execution_arn(started.execution_arn()).send().await.expect("history");
+    let kinds: Vec<&HistoryEventType> = history.events().iter().map(|e| e.r#type()).collect();
+    assert_eq!(kinds.first(), Some(&&HistoryEventType::ExecutionStarted));
+    assert_eq!(kinds.last(), Some(&&HistoryEventType::ExecutionSucceeded));
+    for expected in [HistoryEventType::TaskScheduled, HistoryEventType::TaskSucceeded, HistoryEventType::WaitStateExited] {
+        assert!(kinds.contains(&&expected), "{expected:?} in {kinds:?}");
+    }
+    let entered = history.events().iter().find(|e| e.r#type() == &HistoryEventType::TaskStateEntered);
+    assert_eq!(entered.and_then(|e| e.state_entered_event_details()).map(|d| d.name()), Some("Process"));
+
+    let listed = sfn.list_executions().state_machine_arn(&machine_arn).send().await.expect("list");
+    assert_eq!(listed.executions().len(), 1);
+    assert_eq!(sfn.list_state_machines().send().await.expect("list").state_machines().len(), 1);
+
+    server.abort();
+    lambda.abort();
+}
+
+#[tokio::test]
+async fn a_named_function_error_reaches_catch_and_fails_cleanly() {
+    let (lambda_url, lambda) = fake_lambda().await;
+    let (url, server) = serve(&lambda_url).await;
+    let sfn = client(&url).await;
+    let arn = sfn
+        .create_state_machine()
+        .name("errors")
+        .definition(DEFINITION)
+        .role_arn("arn:aws:iam::123456789012:role/r")
+        .send()
+        .await
+        .expect("create")
+        .state_machine_arn()
+        .to_owned();
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input(json!({"function": "fail-EmptyCsv"}).to_string())
+        .send()
+        .await
+        .expect("start");
+    let done = finished(&sfn, started.execution_arn()).await;
+    assert_eq!(done.status(), &ExecutionStatus::Failed);
+    assert_eq!(done.error(), Some("Rejected"));
+    assert!(done.cause().is_some_and(|c| c.contains("EmptyCsv")), "{:?}", done.cause());
+    server.abort();
+    lambda.abort();
+}
+
+#[tokio::test]
+async fn errors_have_aws_names() {
+    let (url, server) = serve("http://127.0.0.1:9").await;
+    let sfn = client(&url).await;
+
+    let bad = sfn.create_state_machine().name("bad").definition(r#"{"StartAt":"X","States":{}}"#).role_arn("arn:aws:iam::1:role/r").send().await;
+    let err = bad.expect_err("invalid definition");
+    assert!(err.as_service_error().is_some_and(|e| e.is_invalid_definition()), "{err:?}");
+
+    let missing = sfn.start_execution().state_machine_arn("arn:aws:states:us-east-1:123456789012:stateMachine:nope").send().await;
+    assert!(missing.expect_err("no machine").as_service_error().is_some_and(|e| e.is_state_machine_does_not_exist()));
+
+    let def = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}}"#;
+    let arn = sfn.create_state_machine().name("w").definition(def).role_arn("arn:aws:iam::1:role/r").send().await.expect("create").state_machine_arn().to_owned();
+    let other = sfn.create_state_machine().name("w").definition(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).role_arn("arn:aws:iam::1:role/r").send().await;
+    assert!(other.expect_err("conflict").as_service_error().is_some_and(|e| e.is_state_machine_already_exists()));
+
+    let first = sfn.start_execution().state_machine_arn(&arn).name("once").input("{}").send().await.expect("start");
+    finished(&sfn, first.execution_arn()).await;
+    let repeat = sfn.start_execution().state_machine_arn(&arn).name("once").input("{}").send().await;
+    assert!(repeat.expect_err("closed execution name reused").as_service_error().is_some_and(|e| e.is_execution_already_exists()));
+
+    let bad_input = sfn.start_execution().state_machine_arn(&arn).input("{not json").send().await;
+    assert!(bad_input.expect_err("bad input").as_service_error().is_some_and(|e| e.is_invalid_execution_input()));
+
+    let no_exec = sfn.describe_execution().execution_arn("arn:aws:states:us-east-1:123456789012:execution:w:ghost").send().await;
+    assert!(no_exec.expect_err("no execution").as_service_error().is_some_and(|e| e.is_execution_does_not_exist()));
+    server.abort();
+}
+
+#[tokio::test]
+async fn same_name_and_input_while_running_returns_the_same_execution() {
+    let invoker = Arc::new(sfn_local::lambda::NoLambda);
+    let engine = Engine::new(Clock::new(ClockMode::Manual), invoker, "us-east-1");
+    let service = Service::new(engine, "us-east-1", "123456789012");
+    let def = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}"#;
+    let arn = service.create_state_machine(&json!({"name": "m", "definition": def, "roleArn": "arn:aws:iam::1:role/r"})).expect("create")["stateMachineArn"].clone();
+    let a = service.start_execution(&json!({"stateMachineArn": arn, "name": "n", "input": "{\"a\":1}"})).expect("start");
+    let b = service.start_execution(&json!({"stateMachineArn": arn, "name": "n", "input": "{\"a\":1}"})).expect("idempotent");
+    assert_eq!(a, b);
+    let c = service.start_execution(&json!({"stateMachineArn": arn, "name": "n", "input": "{\"a\":2}"}));
+    assert_eq!(c.expect_err("different input").code, "ExecutionAlreadyExists");
+}
