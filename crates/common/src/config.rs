@@ -29,9 +29,7 @@ impl Env {
         K: Into<String>,
         V: Into<String>,
     {
-        Self {
-            overrides: Some(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect()),
-        }
+        Self { overrides: Some(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect()) }
     }
 
     pub fn get(&self, name: &str) -> Option<String> {
@@ -59,10 +57,10 @@ impl Env {
     {
         match self.get(name) {
             None => Ok(default),
-            Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
-                name: name.to_owned(),
-                reason: format!("{raw:?}: {e}"),
-            }),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|e: T::Err| ConfigError::Invalid { name: name.to_owned(), reason: format!("{raw:?}: {e}") }),
         }
     }
 }
@@ -128,10 +126,7 @@ mod tests {
     #[test]
     fn missing_variable_is_named() {
         let env = Env::from_pairs([("OTHER", "x")]);
-        assert_eq!(
-            env.require("SENSOR_TABLE").unwrap_err().to_string(),
-            "missing environment variable SENSOR_TABLE"
-        );
+        assert_eq!(env.require("SENSOR_TABLE").unwrap_err().to_string(), "missing environment variable SENSOR_TABLE");
     }
 
     #[test]

@@ -134,11 +134,7 @@ impl WorkflowError {
 
     /// A port failure, with the name to use when it is not transient.
     pub fn from_port(err: PortError, otherwise: &str) -> Self {
-        if err.is_transient() {
-            Self::transient(err.to_string())
-        } else {
-            Self::named(otherwise, err.to_string())
-        }
+        if err.is_transient() { Self::transient(err.to_string()) } else { Self::named(otherwise, err.to_string()) }
     }
 }
 
@@ -184,11 +180,9 @@ mod tests {
         let d: Diagnostic = WorkflowError::invalid_input("missing field `objectKey`").into();
         assert_eq!(d.error_type, "InvalidInput");
         assert!(d.error_message.contains("objectKey"));
-        let t: Diagnostic = WorkflowError::from_port(
-            PortError::Transient { service: "s3", message: "503".into() },
-            "ObjectNotFound",
-        )
-        .into();
+        let t: Diagnostic =
+            WorkflowError::from_port(PortError::Transient { service: "s3", message: "503".into() }, "ObjectNotFound")
+                .into();
         assert_eq!(t.error_type, "TransientError");
         let n: Diagnostic =
             WorkflowError::from_port(PortError::NotFound { service: "s3", message: "k".into() }, "ObjectNotFound")

@@ -29,7 +29,10 @@ fn aws_json(status: StatusCode, body: Value, error_type: Option<&str>) -> Respon
     let mut response = (status, body.to_string()).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_10));
-    headers.insert("x-amzn-RequestId", HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap_or(HeaderValue::from_static("local")));
+    headers.insert(
+        "x-amzn-RequestId",
+        HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap_or(HeaderValue::from_static("local")),
+    );
     if let Some(t) = error_type.and_then(|t| HeaderValue::from_str(t).ok()) {
         headers.insert("x-amzn-ErrorType", t);
     }
@@ -73,9 +76,14 @@ async fn read_clock(State(service): State<Arc<Service>>) -> Response {
 }
 
 async fn advance_clock(State(service): State<Arc<Service>>, body: Bytes) -> Response {
-    let seconds = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("advanceSeconds").and_then(Value::as_f64));
+    let seconds =
+        serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("advanceSeconds").and_then(Value::as_f64));
     let Some(seconds) = seconds.filter(|s| s.is_finite() && *s >= 0.0) else {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": "expected {\"advanceSeconds\": N} with N >= 0"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"message": "expected {\"advanceSeconds\": N} with N >= 0"})),
+        )
+            .into_response();
     };
     match service.engine().clock.advance(Duration::from_secs_f64(seconds)) {
         Ok(now) => axum::Json(json!({"now": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)})).into_response(),

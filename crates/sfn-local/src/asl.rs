@@ -269,13 +269,17 @@ impl std::error::Error for DefinitionErrors {}
 
 /// Parses and validates a definition (JSON text).
 pub fn parse_definition(text: &str) -> Result<StateMachine, DefinitionErrors> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| DefinitionErrors(vec![format!("INVALID_JSON_DESCRIPTION: {e}")]))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| DefinitionErrors(vec![format!("INVALID_JSON_DESCRIPTION: {e}")]))?;
     let mut v = Validator { errors: Vec::new() };
     let machine = v.machine(&value, "", true);
     match machine {
         Some(m) if v.errors.is_empty() => Ok(m),
-        _ => Err(DefinitionErrors(if v.errors.is_empty() { vec!["SCHEMA_VALIDATION_FAILED: invalid definition".into()] } else { v.errors })),
+        _ => Err(DefinitionErrors(if v.errors.is_empty() {
+            vec!["SCHEMA_VALIDATION_FAILED: invalid definition".into()]
+        } else {
+            v.errors
+        })),
     }
 }
 
@@ -288,8 +292,20 @@ const STATE_FIELDS: &[(&str, &[&str])] = &[
     (
         "Task",
         &[
-            "Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch",
-            "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "Resource",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "HeartbeatSeconds",
+            "HeartbeatSecondsPath",
         ],
     ),
     ("Choice", &["Choices", "Default", "InputPath", "OutputPath"]),
@@ -298,15 +314,42 @@ const STATE_FIELDS: &[(&str, &[&str])] = &[
     ("Fail", &["Error", "ErrorPath", "Cause", "CausePath"]),
     (
         "Parallel",
-        &["Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "Branches"],
+        &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "Branches",
+        ],
     ),
     (
         "Map",
         &[
-            "Next", "End", "InputPath", "OutputPath", "Parameters", "ItemSelector", "ItemsPath", "ItemProcessor",
-            "Iterator", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailureCount", "ToleratedFailureCountPath",
-            "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "ResultSelector", "ResultPath", "Retry",
-            "Catch", "Label",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Parameters",
+            "ItemSelector",
+            "ItemsPath",
+            "ItemProcessor",
+            "Iterator",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "Label",
         ],
     ),
 ];
@@ -338,7 +381,10 @@ impl Validator {
         if let Some(lang) = obj.get("QueryLanguage").and_then(Value::as_str)
             && lang != "JSONPath"
         {
-            self.schema(format!("QueryLanguage '{lang}' is not supported by sfn-local (only JSONPath)"), &format!("{at}/QueryLanguage"));
+            self.schema(
+                format!("QueryLanguage '{lang}' is not supported by sfn-local (only JSONPath)"),
+                &format!("{at}/QueryLanguage"),
+            );
         }
         let start_at = match obj.get("StartAt").and_then(Value::as_str) {
             Some(s) => s.to_owned(),
@@ -369,9 +415,19 @@ impl Validator {
         }
         let index: HashMap<String, usize> = states.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect();
         if !start_at.is_empty() && !states_obj.contains_key(&start_at) {
-            self.err("MISSING_TRANSITION_TARGET", format!("Missing 'Next' target: {start_at}"), &format!("{at}/StartAt"));
+            self.err(
+                "MISSING_TRANSITION_TARGET",
+                format!("Missing 'Next' target: {start_at}"),
+                &format!("{at}/StartAt"),
+            );
         }
-        let machine = StateMachine { comment: obj.get("Comment").and_then(Value::as_str).map(str::to_owned), start_at, states, index, timeout_seconds };
+        let machine = StateMachine {
+            comment: obj.get("Comment").and_then(Value::as_str).map(str::to_owned),
+            start_at,
+            states,
+            index,
+            timeout_seconds,
+        };
         self.check_transitions(&machine, states_obj, at);
         Some(machine)
     }
@@ -380,7 +436,11 @@ impl Validator {
         for (name, state) in &machine.states {
             for (target, field) in targets(state) {
                 if !states_obj.contains_key(target) {
-                    self.err("MISSING_TRANSITION_TARGET", format!("Missing 'Next' target: {target}"), &format!("{at}/States/{name}/{field}"));
+                    self.err(
+                        "MISSING_TRANSITION_TARGET",
+                        format!("Missing 'Next' target: {target}"),
+                        &format!("{at}/States/{name}/{field}"),
+                    );
                 }
             }
         }
@@ -397,7 +457,11 @@ impl Validator {
         }
         for (name, _) in &machine.states {
             if !seen.contains(name.as_str()) {
-                self.err("UNREACHABLE_STATE", format!("State '{name}' is not reachable"), &format!("{at}/States/{name}"));
+                self.err(
+                    "UNREACHABLE_STATE",
+                    format!("State '{name}' is not reachable"),
+                    &format!("{at}/States/{name}"),
+                );
             }
         }
     }
@@ -417,7 +481,10 @@ impl Validator {
         };
         for key in obj.keys() {
             if key != "Type" && key != "Comment" && !fields.contains(&key.as_str()) {
-                self.schema(format!("The field '{key}' is not supported by Step Functions for a {type_name} state"), &format!("{at}/{key}"));
+                self.schema(
+                    format!("The field '{key}' is not supported by Step Functions for a {type_name} state"),
+                    &format!("{at}/{key}"),
+                );
             }
         }
         // Transitions: Next xor End for the states that move on.
@@ -458,17 +525,17 @@ impl Validator {
                 if let (Some(Amount::Fixed(t)), Some(Amount::Fixed(h))) = (&timeout, &heartbeat)
                     && h >= t
                 {
-                    self.schema("'HeartbeatSeconds' must be smaller than 'TimeoutSeconds'", &format!("{at}/HeartbeatSeconds"));
+                    self.schema(
+                        "'HeartbeatSeconds' must be smaller than 'TimeoutSeconds'",
+                        &format!("{at}/HeartbeatSeconds"),
+                    );
                 }
                 StateKind::Task { resource, handling: self.handling(obj, at), timeout, heartbeat }
             }
             "Choice" => self.choice(obj, at),
             "Wait" => self.wait(obj, at)?,
             "Succeed" => StateKind::Succeed,
-            "Fail" => StateKind::Fail {
-                error: self.text(obj, "Error", at),
-                cause: self.text(obj, "Cause", at),
-            },
+            "Fail" => StateKind::Fail { error: self.text(obj, "Error", at), cause: self.text(obj, "Cause", at) },
             "Parallel" => {
                 let branches = match obj.get("Branches").and_then(Value::as_array) {
                     Some(list) if !list.is_empty() => list
@@ -486,7 +553,13 @@ impl Validator {
             "Map" => self.map(obj, at)?,
             _ => return None,
         };
-        Some(State { comment: obj.get("Comment").and_then(Value::as_str).map(str::to_owned), input_path, output_path, kind, next })
+        Some(State {
+            comment: obj.get("Comment").and_then(Value::as_str).map(str::to_owned),
+            input_path,
+            output_path,
+            kind,
+            next,
+        })
     }
 
     fn choice(&mut self, obj: &Map<String, Value>, at: &str) -> StateKind {
@@ -553,7 +626,8 @@ impl Validator {
                 return None;
             }
         };
-        let ops: Vec<(&String, &Value)> = obj.iter().filter(|(k, _)| *k != "Variable" && *k != "Next" && *k != "Comment").collect();
+        let ops: Vec<(&String, &Value)> =
+            obj.iter().filter(|(k, _)| *k != "Variable" && *k != "Next" && *k != "Comment").collect();
         if ops.len() != 1 {
             self.schema("A choice rule needs exactly one comparison operator", at);
             return None;
@@ -677,7 +751,10 @@ impl Validator {
         if let Some(Amount::Fixed(p)) = tolerated_failure_percentage
             && !(0.0..=100.0).contains(&p)
         {
-            self.schema("'ToleratedFailurePercentage' must be between 0 and 100", &format!("{at}/ToleratedFailurePercentage"));
+            self.schema(
+                "'ToleratedFailurePercentage' must be between 0 and 100",
+                &format!("{at}/ToleratedFailurePercentage"),
+            );
         }
         Some(StateKind::Map(Box::new(MapState {
             processor,
@@ -733,7 +810,17 @@ impl Validator {
                 continue;
             };
             for key in obj.keys() {
-                if !["ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"].contains(&key.as_str()) {
+                if ![
+                    "ErrorEquals",
+                    "IntervalSeconds",
+                    "MaxAttempts",
+                    "BackoffRate",
+                    "MaxDelaySeconds",
+                    "JitterStrategy",
+                    "Comment",
+                ]
+                .contains(&key.as_str())
+                {
                     self.schema(format!("The field '{key}' is not supported in a retrier"), &format!("{r_at}/{key}"));
                 }
             }
@@ -749,7 +836,10 @@ impl Validator {
             let backoff_rate = match obj.get("BackoffRate").map(|v| (v, v.as_f64())) {
                 Some((_, Some(rate))) if rate >= 1.0 => rate,
                 Some((v, _)) => {
-                    self.schema(format!("'BackoffRate' must be a number >= 1.0, got {v}"), &format!("{r_at}/BackoffRate"));
+                    self.schema(
+                        format!("'BackoffRate' must be a number >= 1.0, got {v}"),
+                        &format!("{r_at}/BackoffRate"),
+                    );
                     2.0
                 }
                 None => 2.0,
@@ -762,11 +852,21 @@ impl Validator {
                 None | Some("NONE") => false,
                 Some("FULL") => true,
                 Some(other) => {
-                    self.schema(format!("'JitterStrategy' must be FULL or NONE, got '{other}'"), &format!("{r_at}/JitterStrategy"));
+                    self.schema(
+                        format!("'JitterStrategy' must be FULL or NONE, got '{other}'"),
+                        &format!("{r_at}/JitterStrategy"),
+                    );
                     false
                 }
             };
-            out.push(Retrier { error_equals, interval_seconds, max_attempts, backoff_rate, max_delay_seconds, full_jitter });
+            out.push(Retrier {
+                error_equals,
+                interval_seconds,
+                max_attempts,
+                backoff_rate,
+                max_delay_seconds,
+                full_jitter,
+            });
         }
         out
     }
@@ -927,9 +1027,9 @@ impl Validator {
                     })
                     .collect(),
             ),
-            Value::Array(items) => {
-                Template::Array(items.iter().enumerate().map(|(i, item)| self.template(item, &format!("{at}[{i}]"))).collect())
-            }
+            Value::Array(items) => Template::Array(
+                items.iter().enumerate().map(|(i, item)| self.template(item, &format!("{at}[{i}]"))).collect(),
+            ),
             other => Template::Literal(other.clone()),
         }
     }
@@ -1012,29 +1112,47 @@ mod tests {
     #[test]
     fn broken_definitions_are_refused_with_their_place() {
         assert!(errors("{").iter().any(|e| e.starts_with("INVALID_JSON_DESCRIPTION")));
-        assert!(errors(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nowhere"}}}"#)
-            .iter()
-            .any(|e| e.contains("MISSING_TRANSITION_TARGET") && e.contains("/States/A/Next")));
-        assert!(errors(r#"{"StartAt":"A","States":{"A":{"Type":"Pass"}}}"#).iter().any(|e| e.contains("MISSING_END_STATE")));
-        assert!(errors(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true},"B":{"Type":"Succeed"}}}"#)
-            .iter()
-            .any(|e| e.contains("UNREACHABLE_STATE")));
-        assert!(errors(r#"{"StartAt":"A","States":{"A":{"Type":"Bogus","End":true}}}"#).iter().any(|e| e.contains("not a valid state type")));
-        assert!(errors(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true,"Resource":"x"}}}"#)
-            .iter()
-            .any(|e| e.contains("'Resource' is not supported")));
+        assert!(
+            errors(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nowhere"}}}"#)
+                .iter()
+                .any(|e| e.contains("MISSING_TRANSITION_TARGET") && e.contains("/States/A/Next"))
+        );
+        assert!(
+            errors(r#"{"StartAt":"A","States":{"A":{"Type":"Pass"}}}"#).iter().any(|e| e.contains("MISSING_END_STATE"))
+        );
+        assert!(
+            errors(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true},"B":{"Type":"Succeed"}}}"#)
+                .iter()
+                .any(|e| e.contains("UNREACHABLE_STATE"))
+        );
+        assert!(
+            errors(r#"{"StartAt":"A","States":{"A":{"Type":"Bogus","End":true}}}"#)
+                .iter()
+                .any(|e| e.contains("not a valid state type"))
+        );
+        assert!(
+            errors(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true,"Resource":"x"}}}"#)
+                .iter()
+                .any(|e| e.contains("'Resource' is not supported"))
+        );
         assert!(errors(r#"{"StartAt":"A","States":{"A":{"Type":"Wait","Seconds":1,"Timestamp":"2024-01-01T00:00:00Z","End":true}}}"#)
             .iter()
             .any(|e| e.contains("exactly one")));
-        assert!(errors(r#"{"StartAt":"A","States":{"A":{"Type":"Wait","Timestamp":"2024-01-01t00:00:00z","End":true}}}"#)
-            .iter()
-            .any(|e| e.contains("RFC 3339")));
-        assert!(errors(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","InputPath":"nope","End":true}}}"#)
-            .iter()
-            .any(|e| e.contains("/States/A/InputPath")));
-        assert!(errors(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"a.$":"States.Nope()"},"End":true}}}"#)
-            .iter()
-            .any(|e| e.contains("unknown function")));
+        assert!(
+            errors(r#"{"StartAt":"A","States":{"A":{"Type":"Wait","Timestamp":"2024-01-01t00:00:00z","End":true}}}"#)
+                .iter()
+                .any(|e| e.contains("RFC 3339"))
+        );
+        assert!(
+            errors(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","InputPath":"nope","End":true}}}"#)
+                .iter()
+                .any(|e| e.contains("/States/A/InputPath"))
+        );
+        assert!(
+            errors(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"a.$":"States.Nope()"},"End":true}}}"#)
+                .iter()
+                .any(|e| e.contains("unknown function"))
+        );
     }
 
     #[test]
@@ -1046,17 +1164,25 @@ mod tests {
         assert!(e.iter().any(|e| e.contains("alone")));
         assert!(e.iter().any(|e| e.contains("must be the last")));
         assert!(e.iter().any(|e| e.contains("BackoffRate")));
-        let e = errors(r#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:x","End":true,"TimeoutSeconds":5,"HeartbeatSeconds":10}}}"#);
+        let e = errors(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:x","End":true,"TimeoutSeconds":5,"HeartbeatSeconds":10}}}"#,
+        );
         assert!(e.iter().any(|e| e.contains("HeartbeatSeconds")));
     }
 
     #[test]
     fn choice_rules_are_checked() {
-        let e = errors(r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.a","StringEquals":3,"Next":"D"}]},"D":{"Type":"Succeed"}}}"#);
+        let e = errors(
+            r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.a","StringEquals":3,"Next":"D"}]},"D":{"Type":"Succeed"}}}"#,
+        );
         assert!(e.iter().any(|e| e.contains("wrong type")));
-        let e = errors(r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.a","Next":"D"}]},"D":{"Type":"Succeed"}}}"#);
+        let e = errors(
+            r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.a","Next":"D"}]},"D":{"Type":"Succeed"}}}"#,
+        );
         assert!(e.iter().any(|e| e.contains("exactly one comparison")));
-        let e = errors(r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.a","IsNullPath":"$.b","Next":"D"}]},"D":{"Type":"Succeed"}}}"#);
+        let e = errors(
+            r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.a","IsNullPath":"$.b","Next":"D"}]},"D":{"Type":"Succeed"}}}"#,
+        );
         assert!(!e.is_empty());
     }
 
@@ -1071,7 +1197,9 @@ mod tests {
 
     #[test]
     fn map_processors_are_validated_recursively() {
-        let e = errors(r#"{"StartAt":"M","States":{"M":{"Type":"Map","End":true,"ItemProcessor":{"StartAt":"X","States":{"X":{"Type":"Pass","Next":"Y"}}}}}}"#);
+        let e = errors(
+            r#"{"StartAt":"M","States":{"M":{"Type":"Map","End":true,"ItemProcessor":{"StartAt":"X","States":{"X":{"Type":"Pass","Next":"Y"}}}}}}"#,
+        );
         assert!(e.iter().any(|e| e.contains("/States/M/ItemProcessor/States/X/Next")));
     }
 }

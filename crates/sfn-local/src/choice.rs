@@ -176,13 +176,28 @@ mod tests {
         assert!(holds(json!({"Variable":"$.s","StringEquals":"a"}), json!({"s":"a"})).unwrap());
         assert!(holds(json!({"Variable":"$.s","StringLessThan":"b"}), json!({"s":"a"})).unwrap());
         assert!(holds(json!({"Variable":"$.s","StringGreaterThanEquals":"a"}), json!({"s":"a"})).unwrap());
-        assert!(!holds(json!({"Variable":"$.s","StringEquals":"1"}), json!({"s":1})).unwrap(), "type mismatch is false");
+        assert!(
+            !holds(json!({"Variable":"$.s","StringEquals":"1"}), json!({"s":1})).unwrap(),
+            "type mismatch is false"
+        );
         assert!(holds(json!({"Variable":"$.n","NumericEquals":2}), json!({"n":2.0})).unwrap());
         assert!(holds(json!({"Variable":"$.n","NumericLessThanEquals":2}), json!({"n":1})).unwrap());
         assert!(holds(json!({"Variable":"$.n","NumericGreaterThanPath":"$.m"}), json!({"n":3,"m":2})).unwrap());
         assert!(holds(json!({"Variable":"$.b","BooleanEquals":false}), json!({"b":false})).unwrap());
-        assert!(holds(json!({"Variable":"$.t","TimestampLessThan":"2024-01-02T00:00:00Z"}), json!({"t":"2024-01-01T23:00:00-00:30"})).unwrap());
-        assert!(holds(json!({"Variable":"$.t","TimestampEqualsPath":"$.u"}), json!({"t":"2024-01-01T01:00:00+01:00","u":"2024-01-01T00:00:00Z"})).unwrap());
+        assert!(
+            holds(
+                json!({"Variable":"$.t","TimestampLessThan":"2024-01-02T00:00:00Z"}),
+                json!({"t":"2024-01-01T23:00:00-00:30"})
+            )
+            .unwrap()
+        );
+        assert!(
+            holds(
+                json!({"Variable":"$.t","TimestampEqualsPath":"$.u"}),
+                json!({"t":"2024-01-01T01:00:00+01:00","u":"2024-01-01T00:00:00Z"})
+            )
+            .unwrap()
+        );
         assert!(holds(json!({"Variable":"$$.Execution.Name","StringEquals":"n"}), json!({})).unwrap());
     }
 

@@ -117,7 +117,13 @@ impl Execution {
             role_arn,
             input,
             start_date,
-            outcome: Mutex::new(Outcome { status: Status::Running, stop_date: None, output: None, error: None, cause: None }),
+            outcome: Mutex::new(Outcome {
+                status: Status::Running,
+                stop_date: None,
+                output: None,
+                error: None,
+                cause: None,
+            }),
             history: Mutex::new(Vec::new()),
             done: watch::Sender::new(false),
             task: Mutex::new(None),
@@ -133,7 +139,13 @@ impl Execution {
     }
 
     /// Appends an event; returns its id.
-    fn record(&self, previous: u64, at: DateTime<Utc>, event_type: String, details: Option<(&'static str, Value)>) -> u64 {
+    fn record(
+        &self,
+        previous: u64,
+        at: DateTime<Utc>,
+        event_type: String,
+        details: Option<(&'static str, Value)>,
+    ) -> u64 {
         let mut history = lock(&self.history);
         let id = history.len() as u64 + 1;
         history.push(HistoryEvent { id, previous_event_id: previous, timestamp: at, event_type, details });
@@ -182,7 +194,12 @@ impl Execution {
         if let Some(c) = cause {
             details.insert("cause".into(), Value::String(c));
         }
-        self.record(last, at, "ExecutionAborted".into(), Some(("executionAbortedEventDetails", Value::Object(details))));
+        self.record(
+            last,
+            at,
+            "ExecutionAborted".into(),
+            Some(("executionAbortedEventDetails", Value::Object(details))),
+        );
         true
     }
 }
@@ -280,14 +297,22 @@ impl Engine {
                         lane.last_event,
                         at,
                         "ExecutionSucceeded".into(),
-                        Some(("executionSucceededEventDetails", json!({"output": text, "outputDetails": {"truncated": false}}))),
+                        Some((
+                            "executionSucceededEventDetails",
+                            json!({"output": text, "outputDetails": {"truncated": false}}),
+                        )),
                     );
                 }
             }
             Err(Halt::Error(e)) => {
                 let details = json!({"error": e.error, "cause": e.cause});
                 if execution.finish(Status::Failed, at, None, Some(e)) {
-                    execution.record(lane.last_event, at, "ExecutionFailed".into(), Some(("executionFailedEventDetails", details)));
+                    execution.record(
+                        lane.last_event,
+                        at,
+                        "ExecutionFailed".into(),
+                        Some(("executionFailedEventDetails", details)),
+                    );
                 }
             }
             Err(Halt::ExecutionTimedOut) => {
@@ -295,7 +320,12 @@ impl Engine {
                 let details = json!({"error": e.error, "cause": e.cause});
                 let at = run.deadline.unwrap_or(at);
                 if execution.finish(Status::TimedOut, at, None, Some(e)) {
-                    execution.record(lane.last_event, at, "ExecutionTimedOut".into(), Some(("executionTimedOutEventDetails", details)));
+                    execution.record(
+                        lane.last_event,
+                        at,
+                        "ExecutionTimedOut".into(),
+                        Some(("executionTimedOutEventDetails", details)),
+                    );
                 }
             }
         }
@@ -332,7 +362,11 @@ fn select(selector: &Selector, input: &Value, field: &str) -> Result<Value, Stat
     match selector {
         Selector::Discard => Ok(json!({})),
         Selector::Path(p) => p.select(input).ok_or_else(|| {
-            StatesError::runtime(format!("Invalid path '{}' : No results for path: {field} '{}'", p.as_str(), p.as_str()))
+            StatesError::runtime(format!(
+                "Invalid path '{}' : No results for path: {field} '{}'",
+                p.as_str(),
+                p.as_str()
+            ))
         }),
     }
 }
@@ -351,13 +385,19 @@ fn render(template: &Template, input: &Value, ctx: &Context<'_>) -> Result<Value
         Template::Path { field, path } => path.select(input).ok_or_else(|| {
             StatesError::new(
                 names::PARAMETER_PATH_FAILURE,
-                format!("The JSONPath '{}' specified for the field '{field}.$' could not be found in the input", path.as_str()),
+                format!(
+                    "The JSONPath '{}' specified for the field '{field}.$' could not be found in the input",
+                    path.as_str()
+                ),
             )
         })?,
         Template::ContextPath { field, path } => path.select(ctx.value()).ok_or_else(|| {
             StatesError::new(
                 names::PARAMETER_PATH_FAILURE,
-                format!("The JSONPath '${}' specified for the field '{field}.$' could not be found in the context object", path.as_str()),
+                format!(
+                    "The JSONPath '${}' specified for the field '{field}.$' could not be found in the context object",
+                    path.as_str()
+                ),
             )
         })?,
         Template::Intrinsic { call, .. } => intrinsics::evaluate(call, input, ctx.value())?,
@@ -390,7 +430,10 @@ fn resolve_amount(amount: &Amount, input: &Value, field: &str) -> Result<f64, St
         Amount::Fixed(n) => Ok(*n),
         Amount::FromPath(p) => match p.select(input) {
             Some(v) if v.as_f64().is_some_and(|n| n >= 0.0) => Ok(v.as_f64().unwrap_or_default()),
-            Some(v) => Err(StatesError::runtime(format!("{field}Path '{}' resolved to {v}, not a non-negative number", p.as_str()))),
+            Some(v) => Err(StatesError::runtime(format!(
+                "{field}Path '{}' resolved to {v}, not a non-negative number",
+                p.as_str()
+            ))),
             None => Err(StatesError::runtime(format!("{field}Path '{}' could not be found in the input", p.as_str()))),
         },
     }
@@ -399,14 +442,16 @@ fn resolve_amount(amount: &Amount, input: &Value, field: &str) -> Result<f64, St
 fn resolve_text(text: &Text, input: &Value, ctx: &Context<'_>, field: &str) -> Result<String, StatesError> {
     let value = match text {
         Text::Fixed(s) => return Ok(s.clone()),
-        Text::Path(p) => p
-            .select(input)
-            .ok_or_else(|| StatesError::runtime(format!("{field}Path '{}' could not be found in the input", p.as_str())))?,
+        Text::Path(p) => p.select(input).ok_or_else(|| {
+            StatesError::runtime(format!("{field}Path '{}' could not be found in the input", p.as_str()))
+        })?,
         Text::Intrinsic(call) => intrinsics::evaluate(call, input, ctx.value())?,
     };
     match value {
         Value::String(s) => Ok(s),
-        other => Err(StatesError::runtime(format!("{field}Path must resolve to a string, not a {}", type_name(&other)))),
+        other => {
+            Err(StatesError::runtime(format!("{field}Path must resolve to a string, not a {}", type_name(&other))))
+        }
     }
 }
 
@@ -499,7 +544,10 @@ impl Run {
         self.event(
             lane,
             format!("{type_name}StateEntered"),
-            Some(("stateEnteredEventDetails", json!({"name": name, "input": input_text, "inputDetails": {"truncated": false}}))),
+            Some((
+                "stateEnteredEventDetails",
+                json!({"name": name, "input": input_text, "inputDetails": {"truncated": false}}),
+            )),
         );
         let ctx = Context { run: self, state: name, entered, map_item, built: OnceLock::new() };
         let effective = match &state.kind {
@@ -524,7 +572,10 @@ impl Run {
                     }
                 }
                 let next = chosen.or_else(|| default.clone()).ok_or_else(|| {
-                    StatesError::new(names::NO_CHOICE_MATCHED, format!("No Choice rule of '{name}' matched and it has no Default"))
+                    StatesError::new(
+                        names::NO_CHOICE_MATCHED,
+                        format!("No Choice rule of '{name}' matched and it has no Default"),
+                    )
                 })?;
                 (effective, Some(next))
             }
@@ -534,7 +585,10 @@ impl Run {
                     WaitFor::Timestamp(t) => *t,
                     WaitFor::SecondsPath(p) => {
                         let seconds = p.select(&effective).and_then(|v| v.as_u64()).ok_or_else(|| {
-                            StatesError::runtime(format!("SecondsPath '{}' must resolve to a non-negative integer", p.as_str()))
+                            StatesError::runtime(format!(
+                                "SecondsPath '{}' must resolve to a non-negative integer",
+                                p.as_str()
+                            ))
                         })?;
                         lane.timeline.now() + chrono::Duration::seconds(seconds.min(i64::MAX as u64 / 1000) as i64)
                     }
@@ -564,7 +618,10 @@ impl Run {
                 }
             }
             StateKind::Parallel { branches, handling } => {
-                match self.handled(name, &Work::Parallel(branches), handling, &raw_input, &effective, &ctx, lane).await? {
+                match self
+                    .handled(name, &Work::Parallel(branches), handling, &raw_input, &effective, &ctx, lane)
+                    .await?
+                {
                     Handled::Result(v) => (v, None),
                     Handled::Caught(next, v) => return self.exit(name, type_name, v, Some(next), lane),
                 }
@@ -581,12 +638,22 @@ impl Run {
         self.exit(name, type_name, output, next, lane)
     }
 
-    fn exit(&self, name: &str, type_name: &str, output: Value, next: Option<String>, lane: &mut Lane) -> Result<Step, Halt> {
+    fn exit(
+        &self,
+        name: &str,
+        type_name: &str,
+        output: Value,
+        next: Option<String>,
+        lane: &mut Lane,
+    ) -> Result<Step, Halt> {
         let text = check_size(&output, "state output")?;
         self.event(
             lane,
             format!("{type_name}StateExited"),
-            Some(("stateExitedEventDetails", json!({"name": name, "output": text, "outputDetails": {"truncated": false}}))),
+            Some((
+                "stateExitedEventDetails",
+                json!({"name": name, "output": text, "outputDetails": {"truncated": false}}),
+            )),
         );
         Ok(match next {
             Some(n) => Step::Next(n, output),
@@ -718,7 +785,9 @@ impl Run {
             base
         };
         let scheduled = if optimized {
-            details(json!({"region": self.engine.region, "parameters": json!({"FunctionName": function, "Payload": payload}).to_string()}))
+            details(
+                json!({"region": self.engine.region, "parameters": json!({"FunctionName": function, "Payload": payload}).to_string()}),
+            )
         } else {
             json!({"resource": resource, "input": params_text})
         };
@@ -827,13 +896,21 @@ impl Run {
             None => 0,
         };
         let concurrency = if max_concurrency == 0 { UNBOUNDED_MAP_CONCURRENCY } else { max_concurrency };
-        let tolerated_count = map.tolerated_failure_count.as_ref().map(|a| resolve_amount(a, &input, "ToleratedFailureCount")).transpose()?;
-        let tolerated_percent =
-            map.tolerated_failure_percentage.as_ref().map(|a| resolve_amount(a, &input, "ToleratedFailurePercentage")).transpose()?;
+        let tolerated_count = map
+            .tolerated_failure_count
+            .as_ref()
+            .map(|a| resolve_amount(a, &input, "ToleratedFailureCount"))
+            .transpose()?;
+        let tolerated_percent = map
+            .tolerated_failure_percentage
+            .as_ref()
+            .map(|a| resolve_amount(a, &input, "ToleratedFailurePercentage"))
+            .transpose()?;
         let tolerant = tolerated_count.is_some() || tolerated_percent.is_some();
         let exceeds = |failures: usize| {
             let over_count = tolerated_count.is_some_and(|c| failures as f64 > c);
-            let over_percent = tolerated_percent.is_some_and(|p| count > 0 && failures as f64 * 100.0 / count as f64 > p);
+            let over_percent =
+                tolerated_percent.is_some_and(|p| count > 0 && failures as f64 * 100.0 / count as f64 > p);
             // With both set, exceeding either one fails the Map.
             over_count || over_percent
         };
@@ -868,7 +945,8 @@ impl Run {
                     Err(e) => Err(e),
                 };
                 let kind = if result.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
-                let field = if result.is_ok() { "mapIterationSucceededEventDetails" } else { "mapIterationFailedEventDetails" };
+                let field =
+                    if result.is_ok() { "mapIterationSucceededEventDetails" } else { "mapIterationFailedEventDetails" };
                 item_lane.last_event = self.execution.record(
                     item_lane.last_event,
                     item_lane.timeline.now(),

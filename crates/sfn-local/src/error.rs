@@ -54,9 +54,7 @@ impl StatesError {
         }
         match pattern {
             names::ALL => true,
-            names::TASK_FAILED => {
-                self.error != names::TIMEOUT && self.error != names::HEARTBEAT_TIMEOUT
-            }
+            names::TASK_FAILED => self.error != names::TIMEOUT && self.error != names::HEARTBEAT_TIMEOUT,
             other => other == self.error,
         }
     }

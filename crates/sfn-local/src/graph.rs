@@ -86,7 +86,8 @@ fn render(machine: &StateMachine, scope: &str, ids: &mut Ids, out: &mut String, 
             _ => &[],
         };
         for c in catchers {
-            let _ = writeln!(out, "{pad}{id} -. \"{}\" .-> {}", label(&c.error_equals.join(", ")), id_of(scope, &c.next));
+            let _ =
+                writeln!(out, "{pad}{id} -. \"{}\" .-> {}", label(&c.error_equals.join(", ")), id_of(scope, &c.next));
         }
         let terminal = match &state.kind {
             StateKind::Choice { .. } | StateKind::Fail { .. } => false,

@@ -445,7 +445,10 @@ fn format(template: &str, args: &[Value]) -> Result<Value, StatesError> {
             '{' if chars.peek() == Some(&'}') => {
                 chars.next();
                 let arg = args.get(next_arg).ok_or_else(|| {
-                    fail(Function::Format, format!("the template has more placeholders than the {} arguments", args.len()))
+                    fail(
+                        Function::Format,
+                        format!("the template has more placeholders than the {} arguments", args.len()),
+                    )
                 })?;
                 match arg {
                     Value::String(s) => out.push_str(s),
@@ -453,7 +456,11 @@ fn format(template: &str, args: &[Value]) -> Result<Value, StatesError> {
                     other => {
                         return Err(fail(
                             Function::Format,
-                            format!("argument {} is a {}; only strings, numbers, booleans and null", next_arg + 1, type_name(other)),
+                            format!(
+                                "argument {} is a {}; only strings, numbers, booleans and null",
+                                next_arg + 1,
+                                type_name(other)
+                            ),
                         ));
                     }
                 }
@@ -478,10 +485,16 @@ mod tests {
 
     #[test]
     fn format_with_paths_context_and_escapes() {
-        let v = eval("States.Format('Hello {} from {}, \\{literal\\} it\\'s {}', $.name, $$.Execution.Name, $.n)", json!({"name": "Ann", "n": 3}));
+        let v = eval(
+            "States.Format('Hello {} from {}, \\{literal\\} it\\'s {}', $.name, $$.Execution.Name, $.n)",
+            json!({"name": "Ann", "n": 3}),
+        );
         assert_eq!(v.unwrap(), json!("Hello Ann from run-1, {literal} it's 3"));
         assert_eq!(eval("States.Format('{} {}', 'a')", json!({})).unwrap_err().error, "States.IntrinsicFailure");
-        assert_eq!(eval("States.Format('{}', $.obj)", json!({"obj": {}})).unwrap_err().error, "States.IntrinsicFailure");
+        assert_eq!(
+            eval("States.Format('{}', $.obj)", json!({"obj": {}})).unwrap_err().error,
+            "States.IntrinsicFailure"
+        );
     }
 
     #[test]
@@ -493,8 +506,14 @@ mod tests {
 
     #[test]
     fn arrays() {
-        assert_eq!(eval("States.Array('a', 1, true, null, $.x)", json!({"x": [1]})).unwrap(), json!(["a", 1, true, null, [1]]));
-        assert_eq!(eval("States.ArrayPartition($.a, 2)", json!({"a": [1, 2, 3, 4, 5]})).unwrap(), json!([[1, 2], [3, 4], [5]]));
+        assert_eq!(
+            eval("States.Array('a', 1, true, null, $.x)", json!({"x": [1]})).unwrap(),
+            json!(["a", 1, true, null, [1]])
+        );
+        assert_eq!(
+            eval("States.ArrayPartition($.a, 2)", json!({"a": [1, 2, 3, 4, 5]})).unwrap(),
+            json!([[1, 2], [3, 4], [5]])
+        );
         assert_eq!(eval("States.ArrayContains($.a, 3)", json!({"a": [1, 3]})).unwrap(), json!(true));
         assert_eq!(eval("States.ArrayRange(1, 9, 2)", json!({})).unwrap(), json!([1, 3, 5, 7, 9]));
         assert_eq!(eval("States.ArrayRange(5, 1, -2)", json!({})).unwrap(), json!([5, 3, 1]));
@@ -523,7 +542,10 @@ mod tests {
         assert_eq!(eval("States.MathAdd($.a, -3)", json!({"a": 10})).unwrap(), json!(7));
         let r = eval("States.MathRandom(1, 10)", json!({})).unwrap().as_i64().unwrap();
         assert!((1..10).contains(&r));
-        assert_eq!(eval("States.MathRandom(1, 1000, 7)", json!({})).unwrap(), eval("States.MathRandom(1, 1000, 7)", json!({})).unwrap());
+        assert_eq!(
+            eval("States.MathRandom(1, 1000, 7)", json!({})).unwrap(),
+            eval("States.MathRandom(1, 1000, 7)", json!({})).unwrap()
+        );
         assert_eq!(eval("States.StringSplit('a.b+c,d', '.+,')", json!({})).unwrap(), json!(["a", "b", "c", "d"]));
         assert_eq!(
             eval("States.JsonMerge($.a, $.b, false)", json!({"a": {"x": 1, "y": {"z": 1}}, "b": {"y": 2}})).unwrap(),

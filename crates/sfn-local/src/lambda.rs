@@ -61,7 +61,11 @@ impl SdkInvoker {
             }
             if std::env::var("AWS_ACCESS_KEY_ID").is_err() {
                 loader = loader.credentials_provider(aws_credential_types::Credentials::new(
-                    "test", "test", None, None, "sfn-local",
+                    "test",
+                    "test",
+                    None,
+                    None,
+                    "sfn-local",
                 ));
             }
         }
@@ -84,13 +88,8 @@ impl Invoker for SdkInvoker {
         Box::pin(async move {
             let target = if self.names_only { function_name(function) } else { function };
             let body = serde_json::to_vec(&payload).map_err(|e| StatesError::runtime(e.to_string()))?;
-            let result = self
-                .client
-                .invoke()
-                .function_name(target)
-                .payload(aws_smithy_types::Blob::new(body))
-                .send()
-                .await;
+            let result =
+                self.client.invoke().function_name(target).payload(aws_smithy_types::Blob::new(body)).send().await;
             match result {
                 Ok(out) => {
                     let bytes = out.payload().map(|b| b.as_ref()).unwrap_or_default();
@@ -101,7 +100,10 @@ impl Invoker for SdkInvoker {
                         return Ok(Value::Null);
                     }
                     serde_json::from_slice(bytes).map_err(|e| {
-                        StatesError::new("Lambda.Unknown", format!("the function returned a payload that is not JSON: {e}"))
+                        StatesError::new(
+                            "Lambda.Unknown",
+                            format!("the function returned a payload that is not JSON: {e}"),
+                        )
                     })
                 }
                 Err(err) => Err(service_error(&err)),

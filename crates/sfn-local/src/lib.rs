@@ -7,15 +7,15 @@
 //! - [`service`] and [`api`]: the Step Functions API (JSON 1.0) over HTTP;
 //! - [`graph`]: a Mermaid flowchart of a definition.
 
-pub mod asl;
-pub mod error;
-pub mod intrinsics;
-pub mod path;
 pub mod api;
-pub mod graph;
-pub mod register;
-pub mod service;
+pub mod asl;
 pub mod choice;
 pub mod clock;
 pub mod engine;
+pub mod error;
+pub mod graph;
+pub mod intrinsics;
 pub mod lambda;
+pub mod path;
+pub mod register;
+pub mod service;

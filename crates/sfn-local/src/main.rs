@@ -144,7 +144,8 @@ async fn serve(listen: SocketAddr, register: Vec<PathBuf>, args: EngineArgs) -> 
     for arn in register::register_files(&service, &files, &vars, &args.region, &args.account)? {
         tracing::info!(%arn, "registered");
     }
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(%listen, clock = %args.clock, lambda = args.lambda_endpoint.as_deref().unwrap_or("(none)"), "sfn-local serving the Step Functions API");
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
@@ -170,7 +171,8 @@ fn load(definition: &PathBuf, args: Option<&EngineArgs>) -> Result<String, Strin
     match args {
         Some(a) => {
             let vars: HashMap<String, String> = a.vars.iter().cloned().collect();
-            register::substitute(&text, &vars, &a.region, &a.account).map_err(|e| format!("{}: {e}", definition.display()))
+            register::substitute(&text, &vars, &a.region, &a.account)
+                .map_err(|e| format!("{}: {e}", definition.display()))
         }
         None => Ok(text),
     }
@@ -191,23 +193,30 @@ async fn run(
     let service = build_service(&args).await;
     let name = register::machine_name(&definition);
     let arn = service
-        .create_state_machine(&json!({"name": name, "definition": text, "roleArn": format!("arn:aws:iam::{}:role/local", args.account)}))
+        .create_state_machine(
+            &json!({"name": name, "definition": text, "roleArn": format!("arn:aws:iam::{}:role/local", args.account)}),
+        )
         .map_err(|e| e.to_string())?["stateMachineArn"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
     let wall = Instant::now();
-    let started = service.start_execution(&json!({"stateMachineArn": arn, "input": input})).map_err(|e| e.to_string())?;
-    let execution = service.execution(started["executionArn"].as_str().unwrap_or_default()).map_err(|e| e.to_string())?;
+    let started =
+        service.start_execution(&json!({"stateMachineArn": arn, "input": input})).map_err(|e| e.to_string())?;
+    let execution =
+        service.execution(started["executionArn"].as_str().unwrap_or_default()).map_err(|e| e.to_string())?;
     let outcome = execution.wait().await;
     let history = execution.history();
     if print_history {
-        let body = service.get_execution_history(&json!({"executionArn": execution.arn, "maxResults": 1000})).map_err(|e| e.to_string())?;
+        let body = service
+            .get_execution_history(&json!({"executionArn": execution.arn, "maxResults": 1000}))
+            .map_err(|e| e.to_string())?;
         println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
     } else {
         print_timeline(&history);
     }
-    let simulated = outcome.stop_date.map(|s| (s - execution.start_date).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0);
+    let simulated =
+        outcome.stop_date.map(|s| (s - execution.start_date).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0);
     println!(
         "{} {} in {simulated:.3} s of execution time ({:.3} s wall, {} events)",
         name,

@@ -185,7 +185,8 @@ impl ReferencePath {
                     i = end;
                 }
                 '[' => {
-                    let close = chars[i..].iter().position(|c| *c == ']').map(|p| p + i).ok_or_else(|| bad("unclosed '['"))?;
+                    let close =
+                        chars[i..].iter().position(|c| *c == ']').map(|p| p + i).ok_or_else(|| bad("unclosed '['"))?;
                     let inner: String = chars[i + 1..close].iter().collect();
                     let inner = inner.trim();
                     if let Some(quoted) = inner

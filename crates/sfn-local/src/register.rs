@@ -30,7 +30,12 @@ pub fn function_for_placeholder(placeholder: &str) -> Option<String> {
 
 /// Replaces every `${Name}`: from `vars` first, then `<Pascal>FunctionArn` as the local
 /// function's ARN. An unknown placeholder is an error that names it.
-pub fn substitute(definition: &str, vars: &HashMap<String, String>, region: &str, account: &str) -> Result<String, String> {
+pub fn substitute(
+    definition: &str,
+    vars: &HashMap<String, String>,
+    region: &str,
+    account: &str,
+) -> Result<String, String> {
     let mut out = String::with_capacity(definition.len());
     let mut rest = definition;
     while let Some(start) = rest.find("${") {
@@ -42,7 +47,9 @@ pub fn substitute(definition: &str, vars: &HashMap<String, String>, region: &str
             Some(v) => v.clone(),
             None => match function_for_placeholder(name) {
                 Some(function) => format!("arn:aws:lambda:{region}:{account}:function:{function}"),
-                None => return Err(format!("no value for the substitution ${{{name}}} (give it with --var {name}=VALUE)")),
+                None => {
+                    return Err(format!("no value for the substitution ${{{name}}} (give it with --var {name}=VALUE)"));
+                }
             },
         };
         out.push_str(&value);
@@ -115,14 +122,19 @@ mod tests {
     #[test]
     fn placeholders_name_binaries() {
         assert_eq!(function_for_placeholder("CsvProcessorFunctionArn").as_deref(), Some("csv-processor"));
-        assert_eq!(function_for_placeholder("EnrollmentCheckNameFunctionArn").as_deref(), Some("enrollment-check-name"));
+        assert_eq!(
+            function_for_placeholder("EnrollmentCheckNameFunctionArn").as_deref(),
+            Some("enrollment-check-name")
+        );
         assert_eq!(function_for_placeholder("TableName"), None);
     }
 
     #[test]
     fn substitution_uses_vars_then_convention_and_names_unknowns() {
         let vars = HashMap::from([("ReportEmail".to_owned(), "ops@example.com".to_owned())]);
-        let out = substitute(r#"{"a":"${FileMoverFunctionArn}","b":"${ReportEmail}"}"#, &vars, "us-east-1", "123456789012").unwrap();
+        let out =
+            substitute(r#"{"a":"${FileMoverFunctionArn}","b":"${ReportEmail}"}"#, &vars, "us-east-1", "123456789012")
+                .unwrap();
         assert_eq!(out, r#"{"a":"arn:aws:lambda:us-east-1:123456789012:function:file-mover","b":"ops@example.com"}"#);
         let err = substitute("${Mystery}", &vars, "r", "a").unwrap_err();
         assert!(err.contains("${Mystery}"));

@@ -67,7 +67,30 @@ fn valid_name(name: &str) -> bool {
         && !name.chars().any(|c| {
             c.is_whitespace()
                 || c.is_control()
-                || matches!(c, '<' | '>' | '{' | '}' | '[' | ']' | '?' | '*' | '"' | '#' | '%' | '\\' | '^' | '|' | '~' | '`' | '$' | '&' | ',' | ';' | ':' | '/')
+                || matches!(
+                    c,
+                    '<' | '>'
+                        | '{'
+                        | '}'
+                        | '['
+                        | ']'
+                        | '?'
+                        | '*'
+                        | '"'
+                        | '#'
+                        | '%'
+                        | '\\'
+                        | '^'
+                        | '|'
+                        | '~'
+                        | '`'
+                        | '$'
+                        | '&'
+                        | ','
+                        | ';'
+                        | ':'
+                        | '/'
+                )
         })
 }
 
@@ -80,7 +103,11 @@ fn string_field<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
 fn page(body: &Value, total: usize) -> Result<(usize, usize), ApiError> {
     let max = body.get("maxResults").and_then(Value::as_u64).filter(|n| *n > 0).unwrap_or(100).min(1000) as usize;
     let start = match body.get("nextToken").and_then(Value::as_str) {
-        Some(token) => token.parse::<usize>().ok().filter(|n| *n <= total).ok_or_else(|| ApiError::new("InvalidToken", "Invalid Token"))?,
+        Some(token) => token
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= total)
+            .ok_or_else(|| ApiError::new("InvalidToken", "Invalid Token"))?,
         None => 0,
     };
     Ok((start, max))
@@ -125,7 +152,10 @@ impl Service {
     fn check_machine_arn(&self, arn: &str) -> Result<(), ApiError> {
         let parts: Vec<&str> = arn.split(':').collect();
         if parts.len() != 7 || parts[0] != "arn" || parts[2] != "states" || parts[5] != "stateMachine" {
-            return Err(ApiError::new("InvalidArn", format!("Invalid Arn: 'Resource type not valid in this context: {arn}'")));
+            return Err(ApiError::new(
+                "InvalidArn",
+                format!("Invalid Arn: 'Resource type not valid in this context: {arn}'"),
+            ));
         }
         Ok(())
     }
@@ -133,7 +163,10 @@ impl Service {
     fn check_execution_arn(&self, arn: &str) -> Result<(), ApiError> {
         let parts: Vec<&str> = arn.split(':').collect();
         if parts.len() != 8 || parts[0] != "arn" || parts[2] != "states" || parts[5] != "execution" {
-            return Err(ApiError::new("InvalidArn", format!("Invalid Arn: 'Resource type not valid in this context: {arn}'")));
+            return Err(ApiError::new(
+                "InvalidArn",
+                format!("Invalid Arn: 'Resource type not valid in this context: {arn}'"),
+            ));
         }
         Ok(())
     }
@@ -151,7 +184,10 @@ impl Service {
         }
         let kind = body.get("type").and_then(Value::as_str).unwrap_or("STANDARD");
         if kind != "STANDARD" && kind != "EXPRESS" {
-            return Err(ApiError::new("ValidationException", format!("Value '{kind}' at 'type' failed to satisfy constraint")));
+            return Err(ApiError::new(
+                "ValidationException",
+                format!("Value '{kind}' at 'type' failed to satisfy constraint"),
+            ));
         }
         let machine = self.parse(definition)?;
         let arn = self.state_machine_arn(name);
@@ -185,13 +221,16 @@ impl Service {
         let definition = body.get("definition").and_then(Value::as_str);
         let role_arn = body.get("roleArn").and_then(Value::as_str);
         if definition.is_none() && role_arn.is_none() {
-            return Err(ApiError::new("MissingRequiredParameter", "Either the definition or the roleArn must be specified"));
+            return Err(ApiError::new(
+                "MissingRequiredParameter",
+                "Either the definition or the roleArn must be specified",
+            ));
         }
         let parsed = definition.map(|d| self.parse(d)).transpose()?;
         let mut machines = lock(&self.machines);
-        let record = machines
-            .get_mut(arn)
-            .ok_or_else(|| ApiError::new("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'")))?;
+        let record = machines.get_mut(arn).ok_or_else(|| {
+            ApiError::new("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'"))
+        })?;
         if let (Some(text), Some(machine)) = (definition, parsed) {
             record.definition = text.to_owned();
             record.machine = machine;
@@ -213,9 +252,9 @@ impl Service {
         let arn = string_field(body, "stateMachineArn")?;
         self.check_machine_arn(arn)?;
         let machines = lock(&self.machines);
-        let r = machines
-            .get(arn)
-            .ok_or_else(|| ApiError::new("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'")))?;
+        let r = machines.get(arn).ok_or_else(|| {
+            ApiError::new("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'"))
+        })?;
         Ok(json!({
             "stateMachineArn": r.arn,
             "name": r.name,
@@ -235,7 +274,9 @@ impl Service {
             .values()
             .skip(start)
             .take(max)
-            .map(|r| json!({"stateMachineArn": r.arn, "name": r.name, "type": r.kind, "creationDate": epoch(r.created)}))
+            .map(
+                |r| json!({"stateMachineArn": r.arn, "name": r.name, "type": r.kind, "creationDate": epoch(r.created)}),
+            )
             .collect();
         let mut out = json!({"stateMachines": list});
         if start + max < machines.len() {
@@ -249,10 +290,16 @@ impl Service {
         self.check_machine_arn(machine_arn)?;
         let input = body.get("input").and_then(Value::as_str).unwrap_or("{}");
         if input.len() > MAX_INPUT_BYTES {
-            return Err(ApiError::new("InvalidExecutionInput", format!("The input has more than {MAX_INPUT_BYTES} bytes")));
+            return Err(ApiError::new(
+                "InvalidExecutionInput",
+                format!("The input has more than {MAX_INPUT_BYTES} bytes"),
+            ));
         }
         if serde_json::from_str::<Value>(input).is_err() {
-            return Err(ApiError::new("InvalidExecutionInput", "Invalid State Machine Execution Input: 'Input is not valid JSON'"));
+            return Err(ApiError::new(
+                "InvalidExecutionInput",
+                "Invalid State Machine Execution Input: 'Input is not valid JSON'",
+            ));
         }
         let name = match body.get("name").and_then(Value::as_str) {
             Some(n) if !valid_name(n) => return Err(ApiError::new("InvalidName", format!("Invalid Name: '{n}'"))),
@@ -277,7 +324,8 @@ impl Service {
             return Err(ApiError::new("ExecutionAlreadyExists", format!("Execution Already Exists: '{arn}'")));
         }
         let start = self.engine.clock.now();
-        let execution = Execution::new(arn.clone(), name, machine_arn.to_owned(), sm_name, role_arn, input.to_owned(), start);
+        let execution =
+            Execution::new(arn.clone(), name, machine_arn.to_owned(), sm_name, role_arn, input.to_owned(), start);
         executions.0.insert(arn.clone(), Arc::clone(&execution));
         executions.1.push(arn.clone());
         drop(executions);
@@ -338,10 +386,16 @@ impl Service {
         let machine_arn = string_field(body, "stateMachineArn")?;
         self.check_machine_arn(machine_arn)?;
         if !lock(&self.machines).contains_key(machine_arn) {
-            return Err(ApiError::new("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{machine_arn}'")));
+            return Err(ApiError::new(
+                "StateMachineDoesNotExist",
+                format!("State Machine Does Not Exist: '{machine_arn}'"),
+            ));
         }
         let filter = match body.get("statusFilter").and_then(Value::as_str) {
-            Some(raw) => Some(Status::parse(raw).ok_or_else(|| ApiError::new("ValidationException", format!("Invalid statusFilter '{raw}'")))?),
+            Some(raw) => Some(
+                Status::parse(raw)
+                    .ok_or_else(|| ApiError::new("ValidationException", format!("Invalid statusFilter '{raw}'")))?,
+            ),
             None => None,
         };
         let executions = lock(&self.executions);

@@ -16,7 +16,10 @@ use sfn_local::service::Service;
 /// A Lambda Invoke API: `fail-*` functions answer a function error with their name's
 /// rest as `errorType`; others echo their payload.
 async fn fake_lambda() -> (String, tokio::task::JoinHandle<()>) {
-    async fn invoke(axum::extract::Path(name): axum::extract::Path<String>, body: axum::body::Bytes) -> axum::response::Response {
+    async fn invoke(
+        axum::extract::Path(name): axum::extract::Path<String>,
+        body: axum::body::Bytes,
+    ) -> axum::response::Response {
         let mut headers = HeaderMap::new();
         headers.insert("content-type", axum::http::HeaderValue::from_static("application/json"));
         if let Some(error_type) = name.strip_prefix("fail-") {
@@ -72,7 +75,10 @@ const DEFINITION: &str = r#"{
   }
 }"#;
 
-async fn finished(sfn: &aws_sdk_sfn::Client, arn: &str) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+async fn finished(
+    sfn: &aws_sdk_sfn::Client,
+    arn: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
     for _ in 0..200 {
         let d = sfn.describe_execution().execution_arn(arn).send().await.expect("describe");
         if d.status() != &ExecutionStatus::Running {
@@ -99,14 +105,22 @@ async fn aws_sdk_sfn_creates_starts_polls_and_reads_history() {
         .expect("create");
     let machine_arn = created.state_machine_arn().to_owned();
     assert_eq!(machine_arn, "arn:aws:states:us-east-1:123456789012:stateMachine:demo");
-    let again = sfn.create_state_machine().name("demo").definition(DEFINITION).role_arn("arn:aws:iam::123456789012:role/demo").send().await;
+    let again = sfn
+        .create_state_machine()
+        .name("demo")
+        .definition(DEFINITION)
+        .role_arn("arn:aws:iam::123456789012:role/demo")
+        .send()
+        .await;
     assert!(again.is_ok(), "creating the same machine again is idempotent");
 
     let started = sfn
         .start_execution()
         .state_machine_arn(&machine_arn)
         .name("run-1")
-        .input(json!({"function": "arn:aws:lambda:us-east-1:123456789012:function:processor", "key": "a.csv"}).to_string())
+        .input(
+            json!({"function": "arn:aws:lambda:us-east-1:123456789012:function:processor", "key": "a.csv"}).to_string(),
+        )
         .send()
         .await
         .expect("start");
@@ -122,7 +136,9 @@ async fn aws_sdk_sfn_creates_starts_polls_and_reads_history() {
     let kinds: Vec<&HistoryEventType> = history.events().iter().map(|e| e.r#type()).collect();
     assert_eq!(kinds.first(), Some(&&HistoryEventType::ExecutionStarted));
     assert_eq!(kinds.last(), Some(&&HistoryEventType::ExecutionSucceeded));
-    for expected in [HistoryEventType::TaskScheduled, HistoryEventType::TaskSucceeded, HistoryEventType::WaitStateExited] {
+    for expected in
+        [HistoryEventType::TaskScheduled, HistoryEventType::TaskSucceeded, HistoryEventType::WaitStateExited]
+    {
         assert!(kinds.contains(&&expected), "{expected:?} in {kinds:?}");
     }
     let entered = history.events().iter().find(|e| e.r#type() == &HistoryEventType::TaskStateEntered);
@@ -171,27 +187,55 @@ async fn errors_have_aws_names() {
     let (url, server) = serve("http://127.0.0.1:9").await;
     let sfn = client(&url).await;
 
-    let bad = sfn.create_state_machine().name("bad").definition(r#"{"StartAt":"X","States":{}}"#).role_arn("arn:aws:iam::1:role/r").send().await;
+    let bad = sfn
+        .create_state_machine()
+        .name("bad")
+        .definition(r#"{"StartAt":"X","States":{}}"#)
+        .role_arn("arn:aws:iam::1:role/r")
+        .send()
+        .await;
     let err = bad.expect_err("invalid definition");
     assert!(err.as_service_error().is_some_and(|e| e.is_invalid_definition()), "{err:?}");
 
-    let missing = sfn.start_execution().state_machine_arn("arn:aws:states:us-east-1:123456789012:stateMachine:nope").send().await;
+    let missing =
+        sfn.start_execution().state_machine_arn("arn:aws:states:us-east-1:123456789012:stateMachine:nope").send().await;
     assert!(missing.expect_err("no machine").as_service_error().is_some_and(|e| e.is_state_machine_does_not_exist()));
 
     let def = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}}"#;
-    let arn = sfn.create_state_machine().name("w").definition(def).role_arn("arn:aws:iam::1:role/r").send().await.expect("create").state_machine_arn().to_owned();
-    let other = sfn.create_state_machine().name("w").definition(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).role_arn("arn:aws:iam::1:role/r").send().await;
+    let arn = sfn
+        .create_state_machine()
+        .name("w")
+        .definition(def)
+        .role_arn("arn:aws:iam::1:role/r")
+        .send()
+        .await
+        .expect("create")
+        .state_machine_arn()
+        .to_owned();
+    let other = sfn
+        .create_state_machine()
+        .name("w")
+        .definition(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#)
+        .role_arn("arn:aws:iam::1:role/r")
+        .send()
+        .await;
     assert!(other.expect_err("conflict").as_service_error().is_some_and(|e| e.is_state_machine_already_exists()));
 
     let first = sfn.start_execution().state_machine_arn(&arn).name("once").input("{}").send().await.expect("start");
     finished(&sfn, first.execution_arn()).await;
     let repeat = sfn.start_execution().state_machine_arn(&arn).name("once").input("{}").send().await;
-    assert!(repeat.expect_err("closed execution name reused").as_service_error().is_some_and(|e| e.is_execution_already_exists()));
+    assert!(
+        repeat
+            .expect_err("closed execution name reused")
+            .as_service_error()
+            .is_some_and(|e| e.is_execution_already_exists())
+    );
 
     let bad_input = sfn.start_execution().state_machine_arn(&arn).input("{not json").send().await;
     assert!(bad_input.expect_err("bad input").as_service_error().is_some_and(|e| e.is_invalid_execution_input()));
 
-    let no_exec = sfn.describe_execution().execution_arn("arn:aws:states:us-east-1:123456789012:execution:w:ghost").send().await;
+    let no_exec =
+        sfn.describe_execution().execution_arn("arn:aws:states:us-east-1:123456789012:execution:w:ghost").send().await;
     assert!(no_exec.expect_err("no execution").as_service_error().is_some_and(|e| e.is_execution_does_not_exist()));
     server.abort();
 }
@@ -202,9 +246,15 @@ async fn same_name_and_input_while_running_returns_the_same_execution() {
     let engine = Engine::new(Clock::new(ClockMode::Manual), invoker, "us-east-1");
     let service = Service::new(engine, "us-east-1", "123456789012");
     let def = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}"#;
-    let arn = service.create_state_machine(&json!({"name": "m", "definition": def, "roleArn": "arn:aws:iam::1:role/r"})).expect("create")["stateMachineArn"].clone();
-    let a = service.start_execution(&json!({"stateMachineArn": arn, "name": "n", "input": "{\"a\":1}"})).expect("start");
-    let b = service.start_execution(&json!({"stateMachineArn": arn, "name": "n", "input": "{\"a\":1}"})).expect("idempotent");
+    let arn = service
+        .create_state_machine(&json!({"name": "m", "definition": def, "roleArn": "arn:aws:iam::1:role/r"}))
+        .expect("create")["stateMachineArn"]
+        .clone();
+    let a =
+        service.start_execution(&json!({"stateMachineArn": arn, "name": "n", "input": "{\"a\":1}"})).expect("start");
+    let b = service
+        .start_execution(&json!({"stateMachineArn": arn, "name": "n", "input": "{\"a\":1}"}))
+        .expect("idempotent");
     assert_eq!(a, b);
     let c = service.start_execution(&json!({"stateMachineArn": arn, "name": "n", "input": "{\"a\":2}"}));
     assert_eq!(c.expect_err("different input").code, "ExecutionAlreadyExists");

@@ -18,7 +18,9 @@ fn service_with(invoker: Arc<dyn Invoker>, mode: ClockMode) -> Arc<Service> {
 fn start(service: &Service, definition: Value, input: Value) -> Arc<Execution> {
     let name = format!("m{}", uuid::Uuid::new_v4().simple());
     let created = service
-        .create_state_machine(&json!({"name": name, "definition": definition.to_string(), "roleArn": "arn:aws:iam::123456789012:role/r"}))
+        .create_state_machine(
+            &json!({"name": name, "definition": definition.to_string(), "roleArn": "arn:aws:iam::123456789012:role/r"}),
+        )
         .expect("valid definition");
     let started = service
         .start_execution(&json!({"stateMachineArn": created["stateMachineArn"], "input": input.to_string()}))
@@ -193,7 +195,8 @@ async fn retry_with_backoff_then_success() {
     assert!(wall.elapsed() < Duration::from_secs(1), "retry intervals are virtual");
     assert_eq!(output(&outcome), json!({"echo": {"x": 1}, "call": 2}));
     assert_eq!(calls.load(Ordering::SeqCst), 3);
-    let scheduled: Vec<_> = history.iter().filter(|e| e.event_type == "LambdaFunctionScheduled").map(|e| e.timestamp).collect();
+    let scheduled: Vec<_> =
+        history.iter().filter(|e| e.event_type == "LambdaFunctionScheduled").map(|e| e.timestamp).collect();
     let gaps: Vec<i64> = scheduled.windows(2).map(|w| (w[1] - w[0]).num_seconds()).collect();
     assert_eq!(gaps, vec![3, 6], "intervals 3 s then 3 x 2");
 }
@@ -231,7 +234,10 @@ async fn lambda_invoke_integration_shape_and_result_selector() {
         assert!(kinds.contains(&expected), "{expected} in {kinds:?}");
     }
     let scheduled = history.iter().find(|e| e.event_type == "TaskScheduled").and_then(|e| e.details.clone());
-    assert_eq!(scheduled.map(|(member, d)| (member, d["resourceType"].clone())), Some(("taskScheduledEventDetails", json!("lambda"))));
+    assert_eq!(
+        scheduled.map(|(member, d)| (member, d["resourceType"].clone())),
+        Some(("taskScheduledEventDetails", json!("lambda")))
+    );
 }
 
 #[tokio::test]
@@ -248,13 +254,17 @@ async fn task_timeout_raises_states_timeout() {
     let wall = Instant::now();
     let (outcome, history) = run_with(Arc::new(invoker), def, json!({})).await;
     assert!(wall.elapsed() < Duration::from_secs(3));
-    assert_eq!(output(&outcome), json!({"Error": "States.Timeout", "Cause": "The task did not finish within 1 seconds"}));
+    assert_eq!(
+        output(&outcome),
+        json!({"Error": "States.Timeout", "Cause": "The task did not finish within 1 seconds"})
+    );
     assert!(types(&history).contains(&"LambdaFunctionTimedOut"));
 }
 
 #[tokio::test]
 async fn execution_timeout_ends_a_long_wait() {
-    let def = json!({"StartAt": "W", "TimeoutSeconds": 60, "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}});
+    let def =
+        json!({"StartAt": "W", "TimeoutSeconds": 60, "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}});
     let (outcome, history) = run(def, json!({})).await;
     assert_eq!(outcome.status, Status::TimedOut);
     assert_eq!(outcome.error.as_deref(), Some("States.Timeout"));
@@ -266,7 +276,8 @@ async fn bad_paths_raise_the_right_errors() {
     let input_path = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$.nope", "End": true}}});
     assert_eq!(run(input_path, json!({})).await.0.error.as_deref(), Some("States.Runtime"));
 
-    let params = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"a.$": "$.nope"}, "End": true}}});
+    let params =
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"a.$": "$.nope"}, "End": true}}});
     let (outcome, _) = run(params, json!({})).await;
     assert_eq!(outcome.error.as_deref(), Some("States.ParameterPathFailure"));
     assert!(outcome.cause.unwrap_or_default().contains("'a.$'"));
@@ -372,10 +383,17 @@ async fn map_tolerates_failures_up_to_its_threshold() {
 
     let percent = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ToleratedFailurePercentage": 50, "ItemProcessor": processor.clone(), "End": true}}});
     assert_eq!(run(percent.clone(), json!([1, -1])).await.0.status, Status::Succeeded);
-    assert_eq!(run(percent, json!([1, -1, -2])).await.0.error.as_deref(), Some("States.ExceedToleratedFailureThreshold"));
+    assert_eq!(
+        run(percent, json!([1, -1, -2])).await.0.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
 
     let strict = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": processor, "End": true}}});
-    assert_eq!(run(strict, json!([1, -1])).await.0.error.as_deref(), Some("Negative"), "no tolerance: the item's error");
+    assert_eq!(
+        run(strict, json!([1, -1])).await.0.error.as_deref(),
+        Some("Negative"),
+        "no tolerance: the item's error"
+    );
 }
 
 #[tokio::test]
@@ -399,7 +417,9 @@ async fn stop_execution_aborts_a_waiting_run() {
     let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "End": true}}});
     let execution = start(&service, def, json!({}));
     tokio::time::sleep(Duration::from_millis(50)).await;
-    service.stop_execution(&json!({"executionArn": execution.arn, "error": "Cancelled", "cause": "by test"})).expect("stopped");
+    service
+        .stop_execution(&json!({"executionArn": execution.arn, "error": "Cancelled", "cause": "by test"}))
+        .expect("stopped");
     let outcome = execution.wait().await;
     assert_eq!(outcome.status, Status::Aborted);
     assert_eq!(outcome.error.as_deref(), Some("Cancelled"));

@@ -2,9 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::*;
@@ -31,14 +29,8 @@ pub fn copy_source(bucket: &str, key: &str) -> String {
 
 impl ObjectStore for S3ObjectStore {
     async fn open(&self, bucket: &str, key: &str) -> PortResult<ObjectReader> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| classify_sdk_error("s3", &e))?;
+        let out =
+            self.client.get_object().bucket(bucket).key(key).send().await.map_err(|e| classify_sdk_error("s3", &e))?;
         Ok(Box::pin(out.body.into_async_read()))
     }
 
@@ -69,7 +61,13 @@ impl ObjectStore for S3ObjectStore {
         Ok(())
     }
 
-    async fn copy(&self, source_bucket: &str, source_key: &str, target_bucket: &str, target_key: &str) -> PortResult<()> {
+    async fn copy(
+        &self,
+        source_bucket: &str,
+        source_key: &str,
+        target_bucket: &str,
+        target_key: &str,
+    ) -> PortResult<()> {
         self.client
             .copy_object()
             .copy_source(copy_source(source_bucket, source_key))
@@ -82,19 +80,18 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn delete(&self, bucket: &str, key: &str) -> PortResult<()> {
-        self.client
-            .delete_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| classify_sdk_error("s3", &e))?;
+        self.client.delete_object().bucket(bucket).key(key).send().await.map_err(|e| classify_sdk_error("s3", &e))?;
         Ok(())
     }
 }
 
 /// HEAD answers carry no body, so a missing object shows only as a 404 status.
-fn is_404<E>(err: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>) -> bool {
+fn is_404<E>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> bool {
     err.raw_response().is_some_and(|r| r.status().as_u16() == 404)
 }
 
@@ -354,12 +351,17 @@ impl ItemStore for DynamoItemStore {
         let requests = items
             .iter()
             .map(|item| {
-                PutRequest::builder().set_item(Some(item_to_sdk(item))).build().map(|put| {
-                    WriteRequest::builder().put_request(put).build()
-                })
+                PutRequest::builder()
+                    .set_item(Some(item_to_sdk(item)))
+                    .build()
+                    .map(|put| WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| PortError::Rejected { service: "dynamodb", code: "ValidationException".into(), message: e.to_string() })?;
+            .map_err(|e| PortError::Rejected {
+                service: "dynamodb",
+                code: "ValidationException".into(),
+                message: e.to_string(),
+            })?;
         let out = self
             .client
             .batch_write_item()
@@ -370,12 +372,7 @@ impl ItemStore for DynamoItemStore {
         let unprocessed = out
             .unprocessed_items()
             .and_then(|by_table| by_table.get(table))
-            .map(|requests| {
-                requests
-                    .iter()
-                    .filter_map(|r| r.put_request().map(|p| item_from_sdk(p.item())))
-                    .collect()
-            })
+            .map(|requests| requests.iter().filter_map(|r| r.put_request().map(|p| item_from_sdk(p.item()))).collect())
             .unwrap_or_default();
         Ok(unprocessed)
     }
@@ -488,7 +485,9 @@ impl PushSender for PinpointPushSender {
             .apns_message(
                 ApnsMessage::builder().title(&message.title).body(&message.body).action(Action::OpenApp).build(),
             )
-            .gcm_message(GcmMessage::builder().title(&message.title).body(&message.body).action(Action::OpenApp).build())
+            .gcm_message(
+                GcmMessage::builder().title(&message.title).body(&message.body).action(Action::OpenApp).build(),
+            )
             .build();
         let request = MessageRequest::builder().set_addresses(Some(addresses)).message_configuration(config).build();
         let out = self

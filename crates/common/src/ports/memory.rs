@@ -77,7 +77,13 @@ impl ObjectStore for MemoryObjectStore {
         Ok(())
     }
 
-    async fn copy(&self, source_bucket: &str, source_key: &str, target_bucket: &str, target_key: &str) -> PortResult<()> {
+    async fn copy(
+        &self,
+        source_bucket: &str,
+        source_key: &str,
+        target_bucket: &str,
+        target_key: &str,
+    ) -> PortResult<()> {
         self.failures.take()?;
         let body = self.get(source_bucket, source_key).ok_or_else(|| Self::not_found(source_bucket, source_key))?;
         self.insert(target_bucket, target_key, body);
@@ -191,11 +197,8 @@ impl MemoryItemStore {
                 let mut next = current.cloned().unwrap_or_else(|| key.clone());
                 next.extend(set.clone());
                 for (attr, delta) in add {
-                    let base = next
-                        .get(attr)
-                        .and_then(AttrValue::as_number)
-                        .and_then(|n| n.parse::<i64>().ok())
-                        .unwrap_or(0);
+                    let base =
+                        next.get(attr).and_then(AttrValue::as_number).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
                     next.insert(attr.clone(), AttrValue::number(base + delta));
                 }
                 Ok((table.clone(), key_values, Some(next)))
@@ -204,7 +207,10 @@ impl MemoryItemStore {
         }
     }
 
-    fn apply(tables: &mut HashMap<String, BTreeMap<Vec<AttrValue>, Item>>, change: (String, Vec<AttrValue>, Option<Item>)) {
+    fn apply(
+        tables: &mut HashMap<String, BTreeMap<Vec<AttrValue>, Item>>,
+        change: (String, Vec<AttrValue>, Option<Item>),
+    ) {
         let (table, key, item) = change;
         let rows = tables.entry(table).or_default();
         match item {
@@ -387,7 +393,11 @@ impl RecordingPushSender {
 impl PushSender for RecordingPushSender {
     async fn send(&self, app_id: &str, targets: &[PushTarget], message: &PushMessage) -> PortResult<Vec<PushDelivery>> {
         self.failures.take()?;
-        lock(&self.sent).push(SentPush { app_id: app_id.to_owned(), targets: targets.to_vec(), message: message.clone() });
+        lock(&self.sent).push(SentPush {
+            app_id: app_id.to_owned(),
+            targets: targets.to_vec(),
+            message: message.clone(),
+        });
         Ok(targets
             .iter()
             .map(|t| {
@@ -409,10 +419,7 @@ mod tests {
     use tokio::io::AsyncReadExt;
 
     fn reading(id: &str, ts: i64) -> Item {
-        Item::from([
-            ("sensor_id".to_owned(), AttrValue::string(id)),
-            ("timestamp".to_owned(), AttrValue::number(ts)),
-        ])
+        Item::from([("sensor_id".to_owned(), AttrValue::string(id)), ("timestamp".to_owned(), AttrValue::number(ts))])
     }
 
     #[tokio::test]
@@ -453,7 +460,9 @@ mod tests {
 
     #[tokio::test]
     async fn conditional_and_transactional_writes() {
-        let db = MemoryItemStore::new().with_table("courses", &["courseId"]).with_table("enrollments", &["courseId", "email"]);
+        let db = MemoryItemStore::new()
+            .with_table("courses", &["courseId"])
+            .with_table("enrollments", &["courseId", "email"]);
         db.insert(
             "courses",
             Item::from([("courseId".to_owned(), AttrValue::string("c1")), ("seats".to_owned(), AttrValue::number(1))]),

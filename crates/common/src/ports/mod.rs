@@ -104,7 +104,11 @@ pub enum Condition {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOp {
-    Put { table: String, item: Item, conditions: Vec<Condition> },
+    Put {
+        table: String,
+        item: Item,
+        conditions: Vec<Condition>,
+    },
     /// Sets the `set` attributes and adds `add` deltas to numeric attributes.
     Update {
         table: String,
@@ -113,7 +117,10 @@ pub enum WriteOp {
         add: BTreeMap<String, i64>,
         conditions: Vec<Condition>,
     },
-    Delete { table: String, key: Item },
+    Delete {
+        table: String,
+        key: Item,
+    },
 }
 
 /// The most items one `BatchWriteItem` call may carry (AWS rejects more).
@@ -149,9 +156,13 @@ pub trait EmailSender: Send + Sync {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartOutcome {
-    Started { execution_arn: String },
+    Started {
+        execution_arn: String,
+    },
     /// An execution of that name exists already (same upload, same week, ...).
-    AlreadyStarted { execution_arn: String },
+    AlreadyStarted {
+        execution_arn: String,
+    },
 }
 
 impl StartOutcome {
@@ -179,10 +190,8 @@ pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
 /// Execution names allow 1-80 characters of `[A-Za-z0-9_-]` here (AWS allows a little
 /// more, but these survive every console and URL). Anything else becomes `_`.
 pub fn execution_name(raw: &str) -> String {
-    let cleaned: String = raw
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
-        .collect();
+    let cleaned: String =
+        raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     cleaned.chars().take(80).collect()
 }
 

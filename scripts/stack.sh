@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The local stack: moto (S3, DynamoDB, SES, SNS), sfn-local, cargo lambda watch and the
+# local Pinpoint recorder, all on 127.0.0.1. `up` starts what is not running and
+# provisions; `down` stops only what `up` started (by the pids it recorded).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="$ROOT/.stack"
+VENV="$ROOT/.venv"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+CLOCK="${SFN_LOCAL_CLOCK:-virtual}"
+MOTO_PORT=4566 SFN_PORT=8083 LAMBDA_PORT=9000 PINPOINT_PORT=4570
+
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+export AWS_EC2_METADATA_DISABLED=true
+
+log() { printf '[stack] %s\n' "$*"; }
+
+answers() { # url -> 0 when something answers HTTP there
+  python3 - "$1" <<'PY'
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=1)
+except urllib.error.HTTPError:
+    pass
+except Exception:
+    sys.exit(1)
+PY
+}
+
+wait_for() { # name url seconds logfile
+  local name=$1 url=$2 limit=$3 logfile=$4 waited=0
+  until answers "$url"; do
+    sleep 0.5; waited=$((waited + 1))
+    if (( waited > limit * 2 )); then
+      log "$name did not answer at $url within ${limit}s; last lines of $logfile:"
+      tail -n 30 "$logfile" >&2 || true
+      return 1
+    fi
+  done
+  log "$name ready at $url"
+}
+
+start() { # name url ready-seconds command...
+  local name=$1 url=$2 limit=$3; shift 3
+  local pidfile="$STATE/$name.pid" logfile="$STATE/$name.log"
+  if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    log "$name already running (pid $(cat "$pidfile"))"; return 0
+  fi
+  if answers "$url"; then
+    log "$name: something else already answers at $url; using it, not starting another"; return 0
+  fi
+  log "starting $name"
+  setsid "$@" >"$logfile" 2>&1 < /dev/null &
+  echo $! >"$pidfile"
+  wait_for "$name" "$url" "$limit" "$logfile"
+}
+
+up() {
+  mkdir -p "$STATE"
+  [[ -x $VENV/bin/moto_server ]] || { log "no virtual environment: run 'make setup'"; exit 1; }
+  cat >"$STATE/lambda.env" <<ENV
+AWS_REGION=us-east-1
+AWS_DEFAULT_REGION=us-east-1
+AWS_ACCESS_KEY_ID=test
+AWS_SECRET_ACCESS_KEY=test
+AWS_EC2_METADATA_DISABLED=true
+AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
+AWS_ENDPOINT_URL_SFN=http://127.0.0.1:$SFN_PORT
+AWS_ENDPOINT_URL_PINPOINT=http://127.0.0.1:$PINPOINT_PORT
+STATE_MACHINE_ARN_PREFIX=arn:aws:states:us-east-1:123456789012:stateMachine:
+RUST_LOG=info
+ENV
+  start moto "http://127.0.0.1:$MOTO_PORT/moto-api/" 30 \
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
+  start pinpoint "http://127.0.0.1:$PINPOINT_PORT/_local/health" 15 \
+    "$TARGET/debug/local-pinpoint" --listen "127.0.0.1:$PINPOINT_PORT"
+  start lambda "http://127.0.0.1:$LAMBDA_PORT/" 60 \
+    env PATH="$VENV/bin:$PATH" "$VENV/bin/cargo-lambda" lambda watch \
+      --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$STATE/lambda.env" --manifest-path "$ROOT/Cargo.toml"
+  start sfn-local "http://127.0.0.1:$SFN_PORT/_sfn-local/health" 15 \
+    "$TARGET/debug/sfn-local" serve --listen "127.0.0.1:$SFN_PORT" --clock "$CLOCK" \
+      --lambda-endpoint "http://127.0.0.1:$LAMBDA_PORT" --register "$ROOT/statemachines"
+  "$VENV/bin/python" "$ROOT/scripts/provision.py"
+  log "up: moto :$MOTO_PORT, sfn-local :$SFN_PORT ($CLOCK clock), lambda :$LAMBDA_PORT, pinpoint :$PINPOINT_PORT"
+}
+
+down() {
+  [[ -d $STATE ]] || { log "nothing to stop"; return 0; }
+  for name in sfn-local lambda pinpoint moto; do
+    local pidfile="$STATE/$name.pid"
+    [[ -f $pidfile ]] || continue
+    local pid; pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      # setsid made each one a process group: stop it and its children.
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      kill -KILL -- "-$pid" 2>/dev/null || true
+      log "stopped $name (pid $pid)"
+    fi
+    rm -f "$pidfile"
+  done
+}
+
+status() {
+  for name in moto pinpoint lambda sfn-local; do
+    local pidfile="$STATE/$name.pid"
+    if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      echo "$name: running (pid $(cat "$pidfile"))"
+    else
+      echo "$name: not started by this stack"
+    fi
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

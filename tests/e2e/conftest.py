@@ -1,0 +1,71 @@
+"""Fixtures for the end-to-end tests: AWS clients pointed at the local stack
+(`make stack-up`), which the tests expect to be running."""
+
+import json
+import os
+import time
+import urllib.request
+
+import boto3
+import pytest
+
+MOTO = "http://127.0.0.1:4566"
+SFN = "http://127.0.0.1:8083"
+PINPOINT = "http://127.0.0.1:4570"
+LAMBDA = "http://127.0.0.1:9000"
+ACCOUNT = "123456789012"
+
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def make_client(service: str, endpoint: str):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+@pytest.fixture(scope="session")
+def sfn():
+    return make_client("stepfunctions", SFN)
+
+
+@pytest.fixture(scope="session")
+def s3():
+    return make_client("s3", MOTO)
+
+
+@pytest.fixture(scope="session")
+def dynamodb():
+    return make_client("dynamodb", MOTO)
+
+
+@pytest.fixture(scope="session")
+def ses():
+    return make_client("ses", MOTO)
+
+
+@pytest.fixture(scope="session")
+def pinpoint():
+    return make_client("pinpoint", PINPOINT)
+
+
+def http_json(url: str, method: str = "GET", body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        text = response.read()
+        return json.loads(text) if text else None
+
+
+def wait_for_execution(sfn, arn: str, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.05)
+    raise AssertionError(f"execution {arn} still running after {timeout} s")
