@@ -50,13 +50,15 @@ struct MachineRecord {
     created: DateTime<Utc>,
 }
 
+/// Executions by ARN (`.0`), and their ARNs in start order (`.1`).
+type Executions = (BTreeMap<String, Arc<Execution>>, Vec<String>);
+
 pub struct Service {
     engine: Arc<Engine>,
     region: String,
     account: String,
     machines: Mutex<BTreeMap<String, MachineRecord>>,
-    /// Executions by ARN, and their ARNs in start order.
-    executions: Mutex<(BTreeMap<String, Arc<Execution>>, Vec<String>)>,
+    executions: Mutex<Executions>,
 }
 
 const MAX_INPUT_BYTES: usize = 262_144;

@@ -265,7 +265,7 @@ impl ItemStore for DynamoItemStore {
 
     async fn write(&self, op: WriteOp) -> PortResult<()> {
         let mut expr = Expression::default();
-        let result = match &op {
+        match &op {
             WriteOp::Put { table, item, conditions } => {
                 let condition = expr.conditions(conditions);
                 self.client
@@ -305,8 +305,7 @@ impl ItemStore for DynamoItemStore {
                 .await
                 .map(|_| ())
                 .map_err(|e| classify_sdk_error("dynamodb", &e)),
-        };
-        result
+        }
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> PortResult<()> {
