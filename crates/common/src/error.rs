@@ -196,3 +196,8 @@ mod tests {
         assert_eq!(err.name, "InvalidInput");
     }
 }
+
+/// Reads a handler's input; a missing or mistyped field is `InvalidInput` naming it.
+pub fn parse_input<T: serde::de::DeserializeOwned>(payload: serde_json::Value) -> Result<T, WorkflowError> {
+    serde_json::from_value(payload).map_err(|e| WorkflowError::invalid_input(format!("invalid input: {e}")))
+}

@@ -10,4 +10,4 @@ pub mod ports;
 pub mod telemetry;
 
 pub use config::{ConfigError, Env, Resources};
-pub use error::{ErrorName, PortError, WorkflowError};
+pub use error::{ErrorName, PortError, WorkflowError, parse_input};
