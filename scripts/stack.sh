@@ -28,9 +28,14 @@ except Exception:
 PY
 }
 
-wait_for() { # name url seconds logfile
-  local name=$1 url=$2 limit=$3 logfile=$4 waited=0
+wait_for() { # name url seconds logfile pid
+  local name=$1 url=$2 limit=$3 logfile=$4 pid=$5 waited=0
   until answers "$url"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "$name exited during start-up; last lines of $logfile:"
+      tail -n 30 "$logfile" >&2 || true
+      return 1
+    fi
     sleep 0.5; waited=$((waited + 1))
     if (( waited > limit * 2 )); then
       log "$name did not answer at $url within ${limit}s; last lines of $logfile:"
@@ -53,7 +58,7 @@ start() { # name url ready-seconds command...
   log "starting $name"
   setsid "$@" >"$logfile" 2>&1 < /dev/null &
   echo $! >"$pidfile"
-  wait_for "$name" "$url" "$limit" "$logfile"
+  wait_for "$name" "$url" "$limit" "$logfile" "$(cat "$pidfile")"
 }
 
 up() {
@@ -68,20 +73,20 @@ AWS_EC2_METADATA_DISABLED=true
 AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
 AWS_ENDPOINT_URL_SFN=http://127.0.0.1:$SFN_PORT
 AWS_ENDPOINT_URL_PINPOINT=http://127.0.0.1:$PINPOINT_PORT
-STATE_MACHINE_ARN_PREFIX=arn:aws:states:us-east-1:123456789012:stateMachine:
+CSV_INGEST_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:csv-ingest
 RUST_LOG=info
 ENV
   start moto "http://127.0.0.1:$MOTO_PORT/moto-api/" 30 \
-    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" || return 1
   start pinpoint "http://127.0.0.1:$PINPOINT_PORT/_local/health" 15 \
-    "$TARGET/debug/local-pinpoint" --listen "127.0.0.1:$PINPOINT_PORT"
+    "$TARGET/debug/local-pinpoint" --listen "127.0.0.1:$PINPOINT_PORT" || return 1
   start lambda "http://127.0.0.1:$LAMBDA_PORT/" 60 \
     env PATH="$VENV/bin:$PATH" "$VENV/bin/cargo-lambda" lambda watch \
-      --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$STATE/lambda.env" --manifest-path "$ROOT/Cargo.toml"
+      --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$STATE/lambda.env" --manifest-path "$ROOT/Cargo.toml" || return 1
   start sfn-local "http://127.0.0.1:$SFN_PORT/_sfn-local/health" 15 \
     "$TARGET/debug/sfn-local" serve --listen "127.0.0.1:$SFN_PORT" --clock "$CLOCK" \
-      --lambda-endpoint "http://127.0.0.1:$LAMBDA_PORT" --register "$ROOT/statemachines"
-  "$VENV/bin/python" "$ROOT/scripts/provision.py"
+      --lambda-endpoint "http://127.0.0.1:$LAMBDA_PORT" --register "$ROOT/statemachines" || return 1
+  "$VENV/bin/python" "$ROOT/scripts/provision.py" || return 1
   log "up: moto :$MOTO_PORT, sfn-local :$SFN_PORT ($CLOCK clock), lambda :$LAMBDA_PORT, pinpoint :$PINPOINT_PORT"
 }
 
@@ -114,7 +119,7 @@ status() {
 }
 
 case "${1:-}" in
-  up) up ;;
+  up) up || { log "start-up failed: stopping what this run started"; down; exit 1; } ;;
   down) down ;;
   status) status ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;

@@ -56,7 +56,7 @@ def pinpoint():
 def http_json(url: str, method: str = "GET", body=None):
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=60) as response:
         text = response.read()
         return json.loads(text) if text else None
 

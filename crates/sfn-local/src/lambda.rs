@@ -106,10 +106,32 @@ impl Invoker for SdkInvoker {
                         )
                     })
                 }
-                Err(err) => Err(service_error(&err)),
+                Err(err) => match emulator_function_error(&err) {
+                    Some(function_error) => Err(function_error),
+                    None => Err(service_error(&err)),
+                },
             }
         })
     }
+}
+
+/// `cargo lambda watch` answers a function error with HTTP 500 and the error payload,
+/// where Lambda answers 200 with `X-Amz-Function-Error`. A Lambda service error carries
+/// `x-amzn-ErrorType`; a body with `errorType` and no such header is the function's.
+fn emulator_function_error(
+    err: &aws_sdk_lambda::error::SdkError<
+        aws_sdk_lambda::operation::invoke::InvokeError,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> Option<StatesError> {
+    let raw = err.raw_response()?;
+    if raw.headers().get("x-amzn-errortype").is_some() {
+        return None;
+    }
+    let bytes = raw.body().bytes()?;
+    let payload: Value = serde_json::from_slice(bytes).ok()?;
+    payload.get("errorType").and_then(Value::as_str)?;
+    Some(function_error(bytes))
 }
 
 /// Lambda service failures under the names Step Functions gives them.

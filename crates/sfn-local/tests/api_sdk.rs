@@ -22,6 +22,11 @@ async fn fake_lambda() -> (String, tokio::task::JoinHandle<()>) {
     ) -> axum::response::Response {
         let mut headers = HeaderMap::new();
         headers.insert("content-type", axum::http::HeaderValue::from_static("application/json"));
+        if let Some(error_type) = name.strip_prefix("watch-fail-") {
+            // cargo lambda watch's way: HTTP 500 with the error payload, no header.
+            let body = json!({"errorType": error_type, "errorMessage": format!("{name} failed")});
+            return (StatusCode::INTERNAL_SERVER_ERROR, headers, body.to_string()).into_response();
+        }
         if let Some(error_type) = name.strip_prefix("fail-") {
             headers.insert("x-amz-function-error", axum::http::HeaderValue::from_static("Unhandled"));
             let body = json!({"errorType": error_type, "errorMessage": format!("{name} failed")});
@@ -154,12 +159,18 @@ async fn aws_sdk_sfn_creates_starts_polls_and_reads_history() {
 
 #[tokio::test]
 async fn a_named_function_error_reaches_catch_and_fails_cleanly() {
+    for function in ["fail-EmptyCsv", "watch-fail-EmptyCsv"] {
+        named_error_reaches_catch(function).await;
+    }
+}
+
+async fn named_error_reaches_catch(function: &str) {
     let (lambda_url, lambda) = fake_lambda().await;
     let (url, server) = serve(&lambda_url).await;
     let sfn = client(&url).await;
     let arn = sfn
         .create_state_machine()
-        .name("errors")
+        .name(format!("errors-{function}"))
         .definition(DEFINITION)
         .role_arn("arn:aws:iam::123456789012:role/r")
         .send()
@@ -170,7 +181,7 @@ async fn a_named_function_error_reaches_catch_and_fails_cleanly() {
     let started = sfn
         .start_execution()
         .state_machine_arn(&arn)
-        .input(json!({"function": "fail-EmptyCsv"}).to_string())
+        .input(json!({"function": function}).to_string())
         .send()
         .await
         .expect("start");
