@@ -150,6 +150,11 @@ impl From<serde_json::Error> for WorkflowError {
     }
 }
 
+/// Reads a handler's input; a missing or mistyped field is `InvalidInput` naming it.
+pub fn parse_input<T: serde::de::DeserializeOwned>(payload: serde_json::Value) -> Result<T, WorkflowError> {
+    serde_json::from_value(payload).map_err(|e| WorkflowError::invalid_input(format!("invalid input: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,9 +200,4 @@ mod tests {
         let err: WorkflowError = serde_json::from_str::<u32>("\"x\"").unwrap_err().into();
         assert_eq!(err.name, "InvalidInput");
     }
-}
-
-/// Reads a handler's input; a missing or mistyped field is `InvalidInput` naming it.
-pub fn parse_input<T: serde::de::DeserializeOwned>(payload: serde_json::Value) -> Result<T, WorkflowError> {
-    serde_json::from_value(payload).map_err(|e| WorkflowError::invalid_input(format!("invalid input: {e}")))
 }

@@ -220,10 +220,10 @@ fn parse(
             Row::Reading(reading) => {
                 summary.rows_read += 1;
                 let lane = lane_of(reading.key(), lanes.len());
-                if let Some(full) = batches[lane].push(reading) {
-                    if lanes[lane].blocking_send(full).is_err() {
-                        return Ok(summary); // the writer failed; it reports why
-                    }
+                if let Some(full) = batches[lane].push(reading)
+                    && lanes[lane].blocking_send(full).is_err()
+                {
+                    return Ok(summary); // the writer failed; it reports why
                 }
             }
             Row::Rejected(reason) => {
