@@ -1,16 +1,17 @@
-"""`make demo`: with the local stack up, run every registered workflow end to end and an
-example state machine, printing each execution's state-by-state timeline."""
+"""`make demo`: with the local stack up, run every workflow end to end and show, for each,
+the execution's state-by-state timeline and what it changed."""
 
 import json
 import pathlib
-import subprocess
 import sys
 import time
+import urllib.request
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-ROLE = "arn:aws:iam::123456789012:role/demo"
+MOTO, SFN_URL, LAMBDA_URL = "http://127.0.0.1:4566", "http://127.0.0.1:8083", "http://127.0.0.1:9000"
 
 
 def client(service: str, endpoint: str):
@@ -19,7 +20,14 @@ def client(service: str, endpoint: str):
     )
 
 
-SFN = client("stepfunctions", "http://127.0.0.1:8083")
+SFN = client("stepfunctions", SFN_URL)
+S3 = client("s3", MOTO)
+DYNAMODB = client("dynamodb", MOTO)
+LAMBDA = client("lambda", LAMBDA_URL)
+
+
+def heading(text: str) -> None:
+    print(f"\n{'=' * 78}\n{text}\n{'=' * 78}")
 
 
 def timeline(execution_arn: str) -> None:
@@ -29,55 +37,85 @@ def timeline(execution_arn: str) -> None:
         offset = (event["timestamp"] - start).total_seconds()
         kind = event["type"]
         if kind.endswith("StateEntered"):
-            details = event["stateEnteredEventDetails"]
-            line = f"▶ {details['name']} ({kind.removesuffix('StateEntered')})"
+            line = f"▶ {event['stateEnteredEventDetails']['name']} ({kind.removesuffix('StateEntered')})"
         elif kind.endswith("StateExited"):
-            details = event["stateExitedEventDetails"]
-            output = details.get("output", "")
-            line = f"✓ {details['name']} → {output[:90]}{'…' if len(output) > 90 else ''}"
+            output = event["stateExitedEventDetails"].get("output", "")
+            line = f"✓ {event['stateExitedEventDetails']['name']} → {output[:80]}{'…' if len(output) > 80 else ''}"
+        elif kind.endswith("Failed") and "error" in json.dumps(event):
+            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            line = f"✗ {kind}: {details.get('error', '')}"
         elif kind.startswith("Execution"):
             line = f"● {kind}"
         else:
             continue
-        print(f"  {offset:>10.3f}s  {line}")
+        print(f"  {offset:>9.3f}s  {line}")
 
 
-def run(machine_arn: str, payload: dict) -> dict:
-    wall = time.monotonic()
-    arn = SFN.start_execution(stateMachineArn=machine_arn, input=json.dumps(payload))["executionArn"]
+def wait(execution_arn: str) -> dict:
     while True:
-        described = SFN.describe_execution(executionArn=arn)
+        described = SFN.describe_execution(executionArn=execution_arn)
         if described["status"] != "RUNNING":
-            break
+            return described
         time.sleep(0.05)
+
+
+def invoke(function: str, payload: dict) -> dict:
+    response = LAMBDA.invoke(FunctionName=function, Payload=json.dumps(payload).encode())
+    return json.loads(response["Payload"].read())
+
+
+def sent_emails() -> list:
+    with urllib.request.urlopen(f"{MOTO}/moto-api/data.json", timeout=60) as r:
+        return json.loads(r.read())["ses"]["Message"]
+
+
+def demo_csv_ingest() -> bool:
+    heading("csv-ingest: an S3 upload of sensor readings -> DynamoDB -> processed/ -> report e-mail")
+    key = "incoming/sample readings.csv"
+    body = (ROOT / "events/sample-readings.csv").read_bytes()
+    S3.put_object(Bucket="sensor-uploads", Key=key, Body=body)
+    print(f"uploaded s3://sensor-uploads/{key} ({len(body)} bytes, 9 rows, 3 of them bad)")
+    event = json.loads((ROOT / "events/ingest-starter.json").read_text())
+    started = invoke("ingest-starter", event)
+    print(f"ingest-starter answered: {json.dumps(started)}")
+    arn = started["started"][0]["executionArn"]
+    wall = time.monotonic()
+    described = wait(arn)
     simulated = (described["stopDate"] - described["startDate"]).total_seconds()
-    print(f"\n=== {arn.split(':')[-2]} / {arn.split(':')[-1]}: {described['status']}"
-          f" ({simulated:,.0f} s simulated, {time.monotonic() - wall:.2f} s wall)")
+    print(f"\nexecution {arn.rsplit(':', 1)[1]}: {described['status']} "
+          f"({simulated:,.0f} s simulated, {time.monotonic() - wall:.2f} s wall)")
     timeline(arn)
-    if "output" in described:
-        print(f"  output: {described['output']}")
-    else:
-        print(f"  error: {described.get('error')}: {described.get('cause')}")
-    return described
+
+    print("\nitems in sensor_data:")
+    des = TypeDeserializer()
+    for item in sorted(
+        ({k: des.deserialize(v) for k, v in i.items()} for i in DYNAMODB.scan(TableName="sensor_data")["Items"]),
+        key=lambda i: (i["sensor_id"], i["timestamp"]),
+    ):
+        print(f"  {item['sensor_id']:<14} {item['timestamp']}  {item['value']}")
+    archive = [o["Key"] for o in S3.list_objects_v2(Bucket="sensor-archive").get("Contents", [])]
+    print(f"\nsensor-archive now holds: {archive}")
+    print(f"sensor-uploads/incoming now holds: {[o['Key'] for o in S3.list_objects_v2(Bucket='sensor-uploads').get('Contents', [])]}")
+    rejected = S3.get_object(Bucket="sensor-archive", Key="rejected/sample readings.csv")["Body"].read().decode()
+    print("\nrejected rows (rejected/sample readings.csv):")
+    for line in rejected.splitlines():
+        print(f"  {line}")
+    for mail in sent_emails():
+        if key in mail["subject"]:
+            print(f"\ne-mail to {mail['destinations']['ToAddresses']}: {mail['subject']}")
+            for line in mail["body"].splitlines():
+                print(f"  | {line}")
+    return described["status"] == "SUCCEEDED"
 
 
 def main() -> int:
-    registered = SFN.list_state_machines()["stateMachines"]
-    workflows = [m for m in registered if not m["name"].startswith("example-")]
-    if workflows:
-        print("Registered workflows:", ", ".join(m["name"] for m in workflows))
-    else:
-        print("No workflow state machines under statemachines/ yet: each arrives with its workflow.")
-
-    example = ROOT / "crates/sfn-local/examples/day-wait.asl.json"
-    print(f"\nExample: {example.relative_to(ROOT)}, as a Mermaid flowchart:\n")
-    subprocess.run([str(ROOT / "target/debug/sfn-local"), "graph", str(example)], check=True)
-    arn = SFN.create_state_machine(name="example-day-wait", definition=example.read_text(), roleArn=ROLE)[
-        "stateMachineArn"
-    ]
-    ok = run(arn, {"who": "world"})["status"] == "SUCCEEDED"
-    failed = run(arn, {"who": "nobody"})["status"] == "FAILED"
-    return 0 if ok and failed else 1
+    registered = sorted(m["name"] for m in SFN.list_state_machines()["stateMachines"])
+    print("State machines registered in sfn-local:", ", ".join(registered))
+    results = {"csv-ingest": demo_csv_ingest()}
+    heading("summary")
+    for name, ok in results.items():
+        print(f"  {name}: {'ok' if ok else 'FAILED'}")
+    return 0 if all(results.values()) else 1
 
 
 if __name__ == "__main__":

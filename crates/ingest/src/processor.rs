@@ -182,16 +182,50 @@ fn tempfile_path(key: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(unique)
 }
 
+/// Counts the lines that pass through a reader, so a record's line number can be told
+/// from its byte offset (csv's own line count drifts on CRLF files). Holds only the
+/// newline offsets not yet consumed, so memory stays bounded by the read-ahead.
+struct LineIndex<R> {
+    inner: R,
+    read: u64,
+    newlines: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
+}
+
+impl<R: std::io::Read> std::io::Read for LineIndex<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut newlines = self.newlines.borrow_mut();
+        for (i, byte) in buf[..n].iter().enumerate() {
+            if *byte == b'\n' {
+                newlines.push_back(self.read + i as u64);
+            }
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// The 1-based line holding `offset`, consuming the newlines before it.
+fn line_at(newlines: &std::cell::RefCell<std::collections::VecDeque<u64>>, lines_before: &mut u64, offset: u64) -> u64 {
+    let mut newlines = newlines.borrow_mut();
+    while newlines.front().is_some_and(|n| *n < offset) {
+        newlines.pop_front();
+        *lines_before += 1;
+    }
+    *lines_before + 1
+}
+
 fn parse(
     reader: common::ports::ObjectReader,
     lanes: Vec<mpsc::Sender<Vec<Reading>>>,
     spool_path: &std::path::Path,
 ) -> Result<ParseSummary, ParseError> {
     let bridge = tokio_util::io::SyncIoBridge::new(reader);
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(std::io::BufReader::with_capacity(256 * 1024, bridge));
+    let newlines = std::rc::Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
+    let indexed = LineIndex { inner: bridge, read: 0, newlines: std::rc::Rc::clone(&newlines) };
+    let mut lines_before = 0u64;
+    let mut csv =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(256 * 1024).from_reader(indexed);
     let spool_file = std::fs::File::create(spool_path).map_err(|e| ParseError::Spool(e.to_string()))?;
     let mut spool = std::io::BufWriter::new(spool_file);
     spool.write_all(b"line,reason,row\n").map_err(|e| ParseError::Spool(e.to_string()))?;
@@ -205,7 +239,9 @@ fn parse(
             Ok(true) => {}
             Err(e) => return Err(ParseError::Read(e.to_string())),
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        // The reader stops inside the record's terminator (after `\r`, or after `\n`), so
+        // every newline before the byte ahead of it precedes the record.
+        let line = line_at(&newlines, &mut lines_before, csv.position().byte().saturating_sub(1));
         if record.iter().any(|f| f.contains(&0)) {
             return Err(ParseError::Binary { line });
         }

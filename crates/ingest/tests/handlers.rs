@@ -124,7 +124,7 @@ async fn processor_writes_a_good_file_with_bom_header_and_crlf() {
 #[tokio::test]
 async fn processor_reports_every_rejected_row_with_line_and_reason() {
     let (store, db) = (MemoryObjectStore::new(), table());
-    let body = b"s1,1,1.5\ns2,x,2\n,3,3\ns3,4,NaN\ns4,5\ns5,6,7\n";
+    let body = b"s1,1,1.5\r\ns2,x,2\r\n,3,3\r\n\r\ns3,4,NaN\r\ns4,5\r\ns5,6,7\r\n";
     let out = run(&store, &db, "incoming/mixed rows.csv", body).await.expect("ok");
     assert_eq!((out.rows_read, out.rows_written, out.rows_rejected), (6, 2, 4));
     assert_eq!(out.rejected_key.as_deref(), Some("rejected/mixed rows.csv"));
@@ -139,8 +139,8 @@ async fn processor_reports_every_rejected_row_with_line_and_reason() {
         lines[1]
     );
     assert!(lines[2].starts_with("3,") && lines[2].contains("sensor_id is empty"));
-    assert!(lines[3].starts_with("4,") && lines[3].contains("finite"));
-    assert!(lines[4].starts_with("5,") && lines[4].contains("3 fields"));
+    assert!(lines[3].starts_with("5,") && lines[3].contains("finite"), "a blank line still counts: {}", lines[3]);
+    assert!(lines[4].starts_with("6,") && lines[4].contains("3 fields"));
 }
 
 #[tokio::test]
@@ -284,4 +284,13 @@ async fn emailer_reports_success_and_failure() {
     assert!(sent[1].text.contains("Error: EmptyCsv"));
     assert!(sent[1].text.contains("Cause: incoming/b.csv has no data rows"));
     assert!(sent[1].text.contains("s3://sensor-archive/failed/b.csv"));
+}
+
+#[tokio::test]
+async fn line_numbers_hold_for_lf_files_and_a_last_line_without_newline() {
+    let (store, db) = (MemoryObjectStore::new(), table());
+    run(&store, &db, "incoming/lf.csv", b"a,1,1\n\nbad\nb,x,2").await.expect("ok");
+    let report = String::from_utf8(store.get("sensor-archive", "rejected/lf.csv").expect("report")).expect("utf8");
+    let numbers: Vec<&str> = report.lines().skip(1).map(|l| l.split(',').next().unwrap_or_default()).collect();
+    assert_eq!(numbers, ["3", "4"]);
 }
