@@ -1,0 +1,35 @@
+//! friday-api: `GET /friday?userId=...` answers whether it is Friday for the user and
+//! schedules a reminder when it is not.
+
+use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
+use common::ports::aws::{DynamoItemStore, SfnWorkflowStarter};
+use common::{Env, Resources};
+use friday::api::{ApiConfig, handle, respond};
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    common::telemetry::init();
+    let env = Env::process();
+    let config = ApiConfig {
+        users_table: Resources::from_env(&env).users_table,
+        state_machine_arn: common::config::state_machine_arn(
+            &env,
+            "FRIDAY_REMINDER_STATE_MACHINE_ARN",
+            "friday-reminder",
+        )?,
+    };
+    let sdk = common::aws::load_sdk_config().await;
+    let db = DynamoItemStore::new(common::aws::dynamodb_client(&sdk));
+    let starter = SfnWorkflowStarter::new(common::aws::sfn_client(&sdk));
+    let (db, starter, config) = (&db, &starter, &config);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        // A body API Gateway would never send is still answered, as a 400.
+        let response = match serde_json::from_value::<ApiGatewayV2httpRequest>(event.payload) {
+            Ok(request) => handle(db, starter, config, &request, chrono::Utc::now()).await,
+            Err(e) => respond(400, serde_json::json!({"message": format!("not an HTTP API request: {e}")})),
+        };
+        Ok::<_, common::WorkflowError>(response)
+    }))
+    .await
+}

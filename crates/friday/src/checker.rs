@@ -1,0 +1,28 @@
+//! friday-checker: the user's Friday status and when to remind.
+
+use chrono::{DateTime, Utc};
+use common::WorkflowError;
+use common::ports::ItemStore;
+use serde::Deserialize;
+
+use crate::schedule::{FridayCheck, check};
+use crate::users::{load, valid_user_id};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckInput {
+    pub user_id: String,
+}
+
+pub async fn check_user<D: ItemStore>(
+    db: &D,
+    users_table: &str,
+    input: CheckInput,
+    now: DateTime<Utc>,
+) -> Result<FridayCheck, WorkflowError> {
+    if !valid_user_id(&input.user_id) {
+        return Err(WorkflowError::invalid_input(format!("userId {:?} is not a valid user id", input.user_id)));
+    }
+    let profile = load(db, users_table, &input.user_id).await?;
+    Ok(check(now, profile.timezone, profile.notify_hour))
+}
