@@ -1,11 +1,14 @@
 """`make demo`: with the local stack up, run every workflow end to end and show, for each,
 the execution's state-by-state timeline and what it changed."""
 
+import datetime as dt
 import json
 import pathlib
 import sys
 import time
 import urllib.request
+
+from zoneinfo import ZoneInfo
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
@@ -108,10 +111,69 @@ def demo_csv_ingest() -> bool:
     return described["status"] == "SUCCEEDED"
 
 
+def api_event(query: dict) -> dict:
+    return {
+        "version": "2.0", "routeKey": "GET /friday", "rawPath": "/friday",
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in query.items()),
+        "headers": {"accept": "application/json"}, "queryStringParameters": query,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "local", "domainName": "localhost", "domainPrefix": "localhost",
+            "http": {"method": "GET", "path": "/friday", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "demo"},
+            "requestId": "demo", "routeKey": "GET /friday", "stage": "$default", "time": "", "timeEpoch": 0,
+        },
+        "isBase64Encoded": False,
+    }
+
+
+def pick_zone(candidates: list, later: bool) -> str:
+    """A zone whose local date is after (later) or before the UTC date right now."""
+    now = dt.datetime.now(dt.timezone.utc)
+    for zone in candidates:
+        local = now.astimezone(ZoneInfo(zone)).date()
+        if (local > now.date()) if later else (local < now.date()):
+            return zone
+    return candidates[0]
+
+
+def demo_friday_reminder() -> bool:
+    heading("friday-reminder: is it Friday yet where the user is? If not, a push on Friday")
+    east = pick_zone(["Pacific/Kiritimati", "Pacific/Auckland", "Asia/Tokyo", "Asia/Kolkata"], later=True)
+    west = pick_zone(["Pacific/Pago_Pago", "Pacific/Honolulu", "America/Los_Angeles", "America/New_York"], later=False)
+    now = dt.datetime.now(dt.timezone.utc)
+    print(f"now: {now:%A %Y-%m-%d %H:%M} UTC")
+    users = [("ana", east, 8, [("ana-iphone", "APNS")]), ("bob", west, 9, [("bob-pixel", "GCM"), ("bob-ipad", "APNS")])]
+    for user, zone, hour, devices in users:
+        DYNAMODB.put_item(TableName="users", Item={
+            "userId": {"S": user}, "timezone": {"S": zone}, "notifyHour": {"N": str(hour)},
+            "devices": {"L": [{"M": {"token": {"S": t}, "platform": {"S": p}}} for t, p in devices]},
+        })
+        print(f"user {user}: {zone}, local time {now.astimezone(ZoneInfo(zone)):%A %H:%M}, notify at {hour:02}:00")
+    ok = True
+    for user, zone, _, _ in users:
+        answer = invoke("friday-api", api_event({"userId": user}))
+        body = json.loads(answer["body"])
+        print(f"\nGET /friday?userId={user} -> {answer['statusCode']} {json.dumps(body)}")
+        if answer["statusCode"] == 202:
+            described = wait(body["executionArn"])
+            simulated = (described["stopDate"] - described["startDate"]).total_seconds()
+            print(f"execution {body['executionArn'].rsplit(':', 1)[1]}: {described['status']} ({simulated:,.0f} s simulated)")
+            timeline(body["executionArn"])
+            ok = ok and described["status"] == "SUCCEEDED"
+        else:
+            ok = ok and answer["statusCode"] == 200
+    with urllib.request.urlopen("http://127.0.0.1:4570/_local/messages", timeout=10) as r:
+        pushes = json.loads(r.read())
+    print("\npushes recorded by the local Pinpoint endpoint:")
+    for push in pushes:
+        message = push["request"]["MessageConfiguration"]
+        print(f"  to {push['request']['Addresses']}: {message['APNSMessage']['Title']} {message['APNSMessage']['Body']}")
+    return ok
+
+
 def main() -> int:
     registered = sorted(m["name"] for m in SFN.list_state_machines()["stateMachines"])
     print("State machines registered in sfn-local:", ", ".join(registered))
-    results = {"csv-ingest": demo_csv_ingest()}
+    results = {"csv-ingest": demo_csv_ingest(), "friday-reminder": demo_friday_reminder()}
     heading("summary")
     for name, ok in results.items():
         print(f"  {name}: {'ok' if ok else 'FAILED'}")

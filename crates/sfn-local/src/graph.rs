@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::asl::{StateKind, StateMachine};
+use crate::asl::{Comparison, Operand, Rule, StateKind, StateMachine};
 
 /// Renders `machine` as a Mermaid `flowchart TD`. Catch edges are dashed and labelled
 /// with the errors they catch; Parallel branches and Map processors are subgraphs.
@@ -29,6 +29,42 @@ fn label(text: &str) -> String {
     text.replace('"', "#quot;")
 }
 
+/// A short reading of a choice rule: `$.status == "FRIDAY"`.
+pub fn describe(rule: &Rule) -> String {
+    let text = match rule {
+        Rule::And(rules) => rules.iter().map(describe).collect::<Vec<_>>().join(" and "),
+        Rule::Or(rules) => rules.iter().map(describe).collect::<Vec<_>>().join(" or "),
+        Rule::Not(inner) => format!("not ({})", describe(inner)),
+        Rule::Compare { variable, op, operand } => {
+            let var = format!("{}{}", if variable.context { "$" } else { "" }, variable.path.as_str());
+            let operand = match operand {
+                Operand::Literal(v) => v.to_string(),
+                Operand::Path(p) => format!("{}{}", if p.context { "$" } else { "" }, p.path.as_str()),
+            };
+            let symbol = match op {
+                Comparison::StringEquals
+                | Comparison::NumericEquals
+                | Comparison::BooleanEquals
+                | Comparison::TimestampEquals => "==",
+                Comparison::StringLessThan | Comparison::NumericLessThan | Comparison::TimestampLessThan => "<",
+                Comparison::StringGreaterThan | Comparison::NumericGreaterThan | Comparison::TimestampGreaterThan => {
+                    ">"
+                }
+                Comparison::StringLessThanEquals
+                | Comparison::NumericLessThanEquals
+                | Comparison::TimestampLessThanEquals => "<=",
+                Comparison::StringGreaterThanEquals
+                | Comparison::NumericGreaterThanEquals
+                | Comparison::TimestampGreaterThanEquals => ">=",
+                Comparison::StringMatches => "matches",
+                other => return format!("{var} {other:?} {operand}"),
+            };
+            format!("{var} {symbol} {operand}")
+        }
+    };
+    if text.chars().count() > 60 { format!("{}…", text.chars().take(59).collect::<String>()) } else { text }
+}
+
 fn id_of(scope: &str, name: &str) -> String {
     let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     format!("{scope}{clean}")
@@ -46,8 +82,8 @@ fn render(machine: &StateMachine, scope: &str, ids: &mut Ids, out: &mut String, 
         match &state.kind {
             StateKind::Choice { choices, default } => {
                 let _ = writeln!(out, "{pad}{id}{{\"{}\"}}", label(name));
-                for (i, (_, next)) in choices.iter().enumerate() {
-                    let _ = writeln!(out, "{pad}{id} -->|\"rule {}\"| {}", i + 1, id_of(scope, next));
+                for (rule, next) in choices {
+                    let _ = writeln!(out, "{pad}{id} -->|\"{}\"| {}", label(&describe(rule)), id_of(scope, next));
                 }
                 if let Some(d) = default {
                     let _ = writeln!(out, "{pad}{id} -->|default| {}", id_of(scope, d));
@@ -127,6 +163,7 @@ mod tests {
         assert!(g.contains("Is_it_{\"Is it?\"}"));
         assert!(g.contains("Check -. \"UserNotFound\" .-> Failed"));
         assert!(g.contains("Is_it_ -->|default| Each"));
+        assert!(g.contains("Is_it_ -->|\"$.x == true\"| Done"), "{g}");
         assert!(g.contains("subgraph Each[\"Each (Map)\"]"));
         assert!(g.contains("Failed[/\"Failed (Fail)\"/]"));
     }
