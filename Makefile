@@ -11,7 +11,7 @@ export AWS_ACCESS_KEY_ID := test
 export AWS_SECRET_ACCESS_KEY := test
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: setup build test unit-test e2e-test demo stack-up stack-down stack-status lint fmt clean
+.PHONY: setup build release test unit-test e2e-test demo stack-up stack-down stack-status lint fmt bench clean
 
 ## setup: the Python virtual environment (moto server, boto3, pytest, cargo-lambda)
 setup: $(STAMP)
@@ -25,6 +25,10 @@ $(STAMP): requirements-dev.txt
 ## build: every crate and binary (debug)
 build:
 	cargo build --workspace --bins
+
+## release: optimised, stripped function binaries (what Lambda runs) and the bench
+release:
+	cargo build --release --bins -p ingest -p friday -p bench
 
 ## test: unit tests, sfn-local's suite, then end-to-end tests against the local stack
 test: setup build unit-test e2e-test
@@ -40,6 +44,11 @@ e2e-test: setup build
 demo: setup build
 	@bash scripts/stack.sh up
 	@set +e; $(PY) scripts/demo.py; status=$$?; bash scripts/stack.sh down; exit $$status
+
+## bench: cold start, size, memory, throughput -> docs/benchmarks.md, target/bench/results.json
+bench: setup build release
+	@bash scripts/stack.sh up
+	@set +e; ./target/release/bench; status=$$?; bash scripts/stack.sh down; exit $$status
 
 stack-up: setup build
 	@bash scripts/stack.sh up
