@@ -99,6 +99,7 @@ async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "bench"))
         .endpoint_url(endpoint)
+        .http_client(common::aws::https_client())
         .load()
         .await
 }
@@ -347,7 +348,7 @@ impl ItemStore for NullItemStore {
     async fn transact(&self, _ops: Vec<WriteOp>) -> PortResult<()> {
         Ok(())
     }
-    async fn batch_put(&self, _table: &str, _items: Vec<Item>) -> PortResult<Vec<Item>> {
+    async fn batch_put(&self, _table: &str, _items: &[Item]) -> PortResult<Vec<Item>> {
         Ok(Vec::new())
     }
 }

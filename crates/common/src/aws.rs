@@ -6,9 +6,16 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
+/// The HTTPS client every SDK client shares: rustls with the ring provider (the SDK's
+/// default, aws-lc, adds megabytes to each binary).
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
 /// Loads the shared SDK configuration (region, credentials, endpoints) once.
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).load().await
 }
 
 fn endpoint_overridden(service_env_suffix: &str) -> bool {

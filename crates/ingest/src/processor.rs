@@ -245,11 +245,14 @@ fn parse(
         if record.iter().any(|f| f.contains(&0)) {
             return Err(ParseError::Binary { line });
         }
-        let fields: Vec<&[u8]> = record.iter().collect();
-        if fields.len() == 1 && fields[0].iter().all(u8::is_ascii_whitespace) {
+        if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
             continue; // blank line
         }
-        let row = classify(&fields, first);
+        let row = if record.len() == 3 {
+            classify(&[&record[0], &record[1], &record[2]], first)
+        } else {
+            classify(&record.iter().collect::<Vec<_>>(), first)
+        };
         first = false;
         match row {
             Row::Header => {}
@@ -303,7 +306,7 @@ async fn write_lane<D: ItemStore>(
         let mut attempt = 0u32;
         while !pending.is_empty() {
             attempt += 1;
-            match db.batch_put(&config.sensor_table, pending.clone()).await {
+            match db.batch_put(&config.sensor_table, &pending).await {
                 Ok(left) => pending = left,
                 Err(e) if e.is_transient() && attempt < config.max_write_attempts => {}
                 Err(e) => return Err(WorkflowError::from_port(e, "StorageError")),

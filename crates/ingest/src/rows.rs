@@ -36,21 +36,15 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Classifies one CSV record. `first` is true for the file's first record, which may be
 /// a header and may start with a UTF-8 byte order mark.
 pub fn classify(fields: &[&[u8]], first: bool) -> Row {
-    let mut fields: Vec<&[u8]> = fields.to_vec();
-    if first && let Some(f) = fields.first_mut() {
-        *f = f.strip_prefix(UTF8_BOM).unwrap_or(f);
-    }
-    if fields.len() != 3 {
+    let [sensor_id, timestamp, value] = fields else {
         return Row::Rejected(format!("expected 3 fields (sensor_id,timestamp,value), found {}", fields.len()));
-    }
-    let mut text = Vec::with_capacity(3);
-    for (name, raw) in ["sensor_id", "timestamp", "value"].iter().zip(&fields) {
-        match std::str::from_utf8(raw) {
-            Ok(s) => text.push(s.trim()),
-            Err(_) => return Row::Rejected(format!("{name} is not UTF-8 text")),
-        }
-    }
-    let (sensor_id, timestamp, value) = (text[0], text[1], text[2]);
+    };
+    let sensor_id = if first { sensor_id.strip_prefix(UTF8_BOM).unwrap_or(sensor_id) } else { sensor_id };
+    let (sensor_id, timestamp, value) =
+        match (field_text("sensor_id", sensor_id), field_text("timestamp", timestamp), field_text("value", value)) {
+            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e,
+        };
     if first && sensor_id.eq_ignore_ascii_case("sensor_id") && timestamp.eq_ignore_ascii_case("timestamp") {
         return Row::Header;
     }
@@ -64,15 +58,20 @@ pub fn classify(fields: &[&[u8]], first: bool) -> Row {
         Ok(v) if v.is_finite() && !value.eq_ignore_ascii_case("infinity") => {}
         _ => return Row::Rejected(format!("value {value:?} is not a finite number")),
     }
-    // DynamoDB numbers take plain decimal text; normalise forms like "+1.5" or ".5".
-    let value = normalise_number(value);
-    Row::Reading(Reading { sensor_id: sensor_id.to_owned(), timestamp, value })
+    Row::Reading(Reading { sensor_id: sensor_id.to_owned(), timestamp, value: normalise_number(value) })
 }
 
+fn field_text<'a>(name: &str, raw: &'a [u8]) -> Result<&'a str, Row> {
+    std::str::from_utf8(raw).map(str::trim).map_err(|_| Row::Rejected(format!("{name} is not UTF-8 text")))
+}
+
+/// DynamoDB numbers take plain decimal text: forms like `+1.5`, `.5` or `5.` are
+/// rewritten; everything else (already validated finite) is kept as written.
 fn normalise_number(raw: &str) -> String {
     let unsigned = raw.strip_prefix('+').unwrap_or(raw);
+    let odd = unsigned.starts_with('.') || unsigned.starts_with("-.") || unsigned.ends_with('.');
     match unsigned.parse::<f64>() {
-        Ok(v) if unsigned.starts_with('.') || unsigned.starts_with("-.") || unsigned.ends_with('.') => v.to_string(),
+        Ok(v) if odd => v.to_string(),
         _ => unsigned.to_owned(),
     }
 }

@@ -41,6 +41,12 @@ pub fn function_error(payload: &[u8]) -> StatesError {
     StatesError::new(error, cause)
 }
 
+/// An HTTPS client on rustls with ring (the SDK's default provider, aws-lc, is larger).
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
 /// The Invoke API through aws-sdk-lambda, so signing, endpoints (`AWS_ENDPOINT_URL_LAMBDA`)
 /// and credentials work as for any SDK client.
 pub struct SdkInvoker {
@@ -53,7 +59,7 @@ impl SdkInvoker {
     /// `endpoint`: a local Invoke API (then test credentials and `us-east-1` are used when
     /// none are configured); `None` for the AWS environment's own configuration.
     pub async fn new(endpoint: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client());
         if let Some(url) = endpoint {
             loader = loader.endpoint_url(url);
             if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {

@@ -62,6 +62,7 @@ async fn client(endpoint: &str) -> aws_sdk_sfn::Client {
         .region(aws_sdk_sfn::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_sfn::config::Credentials::new("test", "test", None, None, "test"))
         .endpoint_url(endpoint)
+        .http_client(sfn_local::lambda::https_client())
         .build();
     aws_sdk_sfn::Client::from_conf(config)
 }

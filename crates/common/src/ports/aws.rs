@@ -336,7 +336,7 @@ impl ItemStore for DynamoItemStore {
         }
     }
 
-    async fn batch_put(&self, table: &str, items: Vec<Item>) -> PortResult<Vec<Item>> {
+    async fn batch_put(&self, table: &str, items: &[Item]) -> PortResult<Vec<Item>> {
         if items.len() > MAX_BATCH_WRITE {
             return Err(PortError::Rejected {
                 service: "dynamodb",

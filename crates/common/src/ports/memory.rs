@@ -261,7 +261,7 @@ impl ItemStore for MemoryItemStore {
         Ok(())
     }
 
-    async fn batch_put(&self, table: &str, items: Vec<Item>) -> PortResult<Vec<Item>> {
+    async fn batch_put(&self, table: &str, items: &[Item]) -> PortResult<Vec<Item>> {
         self.failures.take()?;
         if items.len() > MAX_BATCH_WRITE {
             return Err(PortError::Rejected {
@@ -449,10 +449,11 @@ mod tests {
     async fn batches_obey_dynamodb_limits() {
         let db = MemoryItemStore::new().with_table("t", &["sensor_id", "timestamp"]);
         let too_many: Vec<Item> = (0..26).map(|i| reading("s", i)).collect();
-        assert!(db.batch_put("t", too_many).await.is_err());
-        assert!(db.batch_put("t", vec![reading("s", 1), reading("s", 1)]).await.is_err());
+        assert!(db.batch_put("t", &too_many).await.is_err());
+        assert!(db.batch_put("t", &[reading("s", 1), reading("s", 1)]).await.is_err());
         db.leave_unprocessed(&[2]);
-        let left = db.batch_put("t", (0..5).map(|i| reading("s", i)).collect()).await.unwrap();
+        let five: Vec<Item> = (0..5).map(|i| reading("s", i)).collect();
+        let left = db.batch_put("t", &five).await.unwrap();
         assert_eq!(left.len(), 2);
         assert_eq!(db.items("t").len(), 3);
         assert_eq!(db.batch_sizes(), vec![5]);

@@ -134,7 +134,7 @@ pub trait ItemStore: Send + Sync {
     fn transact(&self, ops: Vec<WriteOp>) -> impl Future<Output = PortResult<()>> + Send;
     /// One `BatchWriteItem` of at most [`MAX_BATCH_WRITE`] puts; returns the items the
     /// service left unprocessed, for the caller to retry.
-    fn batch_put(&self, table: &str, items: Vec<Item>) -> impl Future<Output = PortResult<Vec<Item>>> + Send;
+    fn batch_put(&self, table: &str, items: &[Item]) -> impl Future<Output = PortResult<Vec<Item>>> + Send;
 }
 
 // ---------------------------------------------------------------- e-mail (SES v2)
