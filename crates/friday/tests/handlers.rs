@@ -172,3 +172,16 @@ async fn notifier_without_devices_is_a_named_error() {
     let err = notify(&db, &push, "users", "local-app", NotifyInput { user_id: "ghost".into() }).await.unwrap_err();
     assert_eq!(err.name, "UserNotFound");
 }
+
+#[test]
+fn the_example_events_match_the_handlers_inputs() {
+    let read = |name: &str| -> Value {
+        let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture exists")).expect("fixture is JSON")
+    };
+    let request: ApiGatewayV2httpRequest =
+        serde_json::from_value(read("friday-api.json")).expect("an HTTP API request");
+    assert_eq!(request.query_string_parameters.first("userId"), Some("ana"));
+    let _: CheckInput = serde_json::from_value(read("friday-checker.json")).expect("checker input");
+    let _: NotifyInput = serde_json::from_value(read("friday-notifier.json")).expect("notifier input");
+}

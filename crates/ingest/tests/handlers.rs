@@ -294,3 +294,18 @@ async fn line_numbers_hold_for_lf_files_and_a_last_line_without_newline() {
     let numbers: Vec<&str> = report.lines().skip(1).map(|l| l.split(',').next().unwrap_or_default()).collect();
     assert_eq!(numbers, ["3", "4"]);
 }
+
+#[test]
+fn the_example_events_match_the_handlers_inputs() {
+    let read = |name: &str| -> serde_json::Value {
+        let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture exists")).expect("fixture is JSON")
+    };
+    let event: S3Event = serde_json::from_value(read("ingest-starter.json")).expect("an S3 event");
+    assert!(
+        matches!(ingest::starter::decide(&event.records[0]), ingest::starter::Decision::Start { ref key, .. } if key == "incoming/sample readings.csv")
+    );
+    let _: ProcessInput = serde_json::from_value(read("csv-processor.json")).expect("processor input");
+    let _: MoveInput = serde_json::from_value(read("file-mover.json")).expect("mover input");
+    let _: ReportInput = serde_json::from_value(read("emailer.json")).expect("emailer input");
+}

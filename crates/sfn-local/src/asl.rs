@@ -796,35 +796,46 @@ impl Validator {
         list
     }
 
-    fn retriers(&mut self, value: Option<&Value>, at: &str) -> Vec<Retrier> {
+    /// The objects of a `Retry` or `Catch` array, each with its place and whether it is
+    /// the last; shapes and unknown fields are reported on the way.
+    fn rule_objects<'v>(
+        &mut self,
+        value: Option<&'v Value>,
+        at: &str,
+        what: &str,
+        allowed: &[&str],
+    ) -> Vec<(String, &'v Map<String, Value>, bool)> {
         let Some(value) = value else { return Vec::new() };
         let Some(list) = value.as_array() else {
-            self.schema("'Retry' must be an array", at);
+            self.schema(format!("'{what}' must be an array"), at);
             return Vec::new();
         };
         let mut out = Vec::new();
-        for (i, r) in list.iter().enumerate() {
-            let r_at = format!("{at}[{i}]");
-            let Some(obj) = r.as_object() else {
-                self.schema("a retrier must be an object", &r_at);
+        for (i, rule) in list.iter().enumerate() {
+            let rule_at = format!("{at}[{i}]");
+            let Some(obj) = rule.as_object() else {
+                self.schema(format!("each '{what}' rule must be an object"), &rule_at);
                 continue;
             };
             for key in obj.keys() {
-                if ![
-                    "ErrorEquals",
-                    "IntervalSeconds",
-                    "MaxAttempts",
-                    "BackoffRate",
-                    "MaxDelaySeconds",
-                    "JitterStrategy",
-                    "Comment",
-                ]
-                .contains(&key.as_str())
-                {
-                    self.schema(format!("The field '{key}' is not supported in a retrier"), &format!("{r_at}/{key}"));
+                if !allowed.contains(&key.as_str()) && key != "Comment" {
+                    self.schema(
+                        format!("The field '{key}' is not supported in a '{what}' rule"),
+                        &format!("{rule_at}/{key}"),
+                    );
                 }
             }
-            let error_equals = self.error_equals(obj, &r_at, i + 1 == list.len());
+            out.push((rule_at, obj, i + 1 == list.len()));
+        }
+        out
+    }
+
+    fn retriers(&mut self, value: Option<&Value>, at: &str) -> Vec<Retrier> {
+        let allowed =
+            ["ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy"];
+        let mut out = Vec::new();
+        for (r_at, obj, last) in self.rule_objects(value, at, "Retry", &allowed) {
+            let error_equals = self.error_equals(obj, &r_at, last);
             let interval_seconds = match obj.get("IntervalSeconds") {
                 Some(v) => self.positive_int(v, &format!("{r_at}/IntervalSeconds")).unwrap_or(1) as f64,
                 None => 1.0,
@@ -872,24 +883,9 @@ impl Validator {
     }
 
     fn catchers(&mut self, value: Option<&Value>, at: &str) -> Vec<Catcher> {
-        let Some(value) = value else { return Vec::new() };
-        let Some(list) = value.as_array() else {
-            self.schema("'Catch' must be an array", at);
-            return Vec::new();
-        };
         let mut out = Vec::new();
-        for (i, c) in list.iter().enumerate() {
-            let c_at = format!("{at}[{i}]");
-            let Some(obj) = c.as_object() else {
-                self.schema("a catcher must be an object", &c_at);
-                continue;
-            };
-            for key in obj.keys() {
-                if !["ErrorEquals", "Next", "ResultPath", "Comment"].contains(&key.as_str()) {
-                    self.schema(format!("The field '{key}' is not supported in a catcher"), &format!("{c_at}/{key}"));
-                }
-            }
-            let error_equals = self.error_equals(obj, &c_at, i + 1 == list.len());
+        for (c_at, obj, last) in self.rule_objects(value, at, "Catch", &["ErrorEquals", "Next", "ResultPath"]) {
+            let error_equals = self.error_equals(obj, &c_at, last);
             let Some(next) = obj.get("Next").and_then(Value::as_str) else {
                 self.schema("A catcher needs a 'Next'", &format!("{c_at}/Next"));
                 continue;
