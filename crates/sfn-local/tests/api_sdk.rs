@@ -271,3 +271,54 @@ async fn same_name_and_input_while_running_returns_the_same_execution() {
     let c = service.start_execution(&json!({"stateMachineArn": arn, "name": "n", "input": "{\"a\":2}"}));
     assert_eq!(c.expect_err("different input").code, "ExecutionAlreadyExists");
 }
+
+#[tokio::test]
+async fn the_clock_admin_endpoint_advances_a_manual_clock() {
+    let engine = Engine::new(Clock::new(ClockMode::Manual), Arc::new(sfn_local::lambda::NoLambda), "us-east-1");
+    let service = Service::new(engine, "us-east-1", "123456789012");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, sfn_local::api::router(service)).await;
+    });
+    let sfn = client(&url).await;
+    let def = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":86400,"End":true}}}"#;
+    let arn = sfn
+        .create_state_machine()
+        .name("day")
+        .definition(def)
+        .role_arn("arn:aws:iam::1:role/r")
+        .send()
+        .await
+        .expect("create")
+        .state_machine_arn()
+        .to_owned();
+    let exec = sfn.start_execution().state_machine_arn(&arn).send().await.expect("start").execution_arn().to_owned();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        sfn.describe_execution().execution_arn(&exec).send().await.expect("describe").status(),
+        &ExecutionStatus::Running
+    );
+
+    let http = reqwest::Client::new();
+    let before: Value =
+        http.get(format!("{url}/_sfn-local/clock")).send().await.expect("get").json().await.expect("json");
+    assert_eq!(before["mode"], json!("manual"));
+    let advanced: Value = http
+        .post(format!("{url}/_sfn-local/clock"))
+        .json(&json!({"advanceSeconds": 86400}))
+        .send()
+        .await
+        .expect("advance")
+        .json()
+        .await
+        .expect("json");
+    let moved = chrono::DateTime::parse_from_rfc3339(advanced["now"].as_str().unwrap_or_default()).expect("rfc3339")
+        - chrono::DateTime::parse_from_rfc3339(before["now"].as_str().unwrap_or_default()).expect("rfc3339");
+    assert_eq!(moved.num_seconds(), 86400);
+    let done = finished(&sfn, &exec).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    let bad = http.post(format!("{url}/_sfn-local/clock")).body("{}").send().await.expect("post");
+    assert_eq!(bad.status(), 400);
+    server.abort();
+}

@@ -428,3 +428,23 @@ async fn stop_execution_aborts_a_waiting_run() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(execution.outcome().status, Status::Aborted, "an aborted run stays aborted");
 }
+
+#[tokio::test]
+async fn heartbeat_and_timeout_paths() {
+    let slow = || {
+        Arc::new(FnInvoker(|_name: String, _payload: Value| async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok(json!({}))
+        })) as Arc<dyn Invoker>
+    };
+    let heartbeat = json!({"StartAt": "T", "States": {"T": task(FN, json!({"TimeoutSeconds": 30, "HeartbeatSeconds": 1, "End": true}))}});
+    let (outcome, _) = run_with(slow(), heartbeat, json!({})).await;
+    assert_eq!(outcome.error.as_deref(), Some("States.HeartbeatTimeout"));
+
+    let from_path =
+        json!({"StartAt": "T", "States": {"T": task(FN, json!({"TimeoutSecondsPath": "$.limit", "End": true}))}});
+    let (outcome, _) = run_with(slow(), from_path.clone(), json!({"limit": 1})).await;
+    assert_eq!(outcome.error.as_deref(), Some("States.Timeout"));
+    let (outcome, _) = run_with(slow(), from_path, json!({"limit": "soon"})).await;
+    assert_eq!(outcome.error.as_deref(), Some("States.Runtime"), "a bad TimeoutSecondsPath value");
+}
