@@ -1,16 +1,19 @@
 //! Tracing set-up: JSON lines in Lambda (`AWS_LAMBDA_LOG_FORMAT=JSON`), readable text
 //! elsewhere; the level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+
+/// The level from `AWS_LAMBDA_LOG_LEVEL` (Lambda's own setting) or `RUST_LOG`: one of
+/// trace, debug, info, warn, error, off; `info` when unset or unreadable.
+pub fn level_from(value: Option<&str>) -> LevelFilter {
+    value.and_then(|v| v.trim().to_ascii_lowercase().parse::<LevelFilter>().ok()).unwrap_or(LevelFilter::INFO)
+}
 
 pub fn init() {
-    let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .map(|level| level.to_lowercase())
-        .unwrap_or_else(|_| "info".to_owned());
+    let setting = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).ok();
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(filter))
+        .with_max_level(level_from(setting.as_deref()))
         .with_target(false)
         .with_writer(std::io::stderr);
     // A second initialisation (tests) is harmless: keep the first subscriber.
@@ -41,6 +44,14 @@ pub fn redact_token(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn levels_read_as_lambda_writes_them() {
+        assert_eq!(level_from(Some("WARN")), LevelFilter::WARN);
+        assert_eq!(level_from(Some("debug")), LevelFilter::DEBUG);
+        assert_eq!(level_from(Some("nonsense")), LevelFilter::INFO);
+        assert_eq!(level_from(None), LevelFilter::INFO);
+    }
 
     #[test]
     fn addresses_and_tokens_never_appear_in_full() {

@@ -29,7 +29,10 @@ pub struct Batch {
 impl Batch {
     /// Adds a reading; returns the full batch to send when it reaches 25 keys.
     pub fn push(&mut self, reading: Reading) -> Option<Vec<Reading>> {
-        if let Some(existing) = self.readings.iter_mut().find(|r| r.key() == reading.key()) {
+        // Timestamps differ far more often than sensor ids: compare them first.
+        if let Some(existing) =
+            self.readings.iter_mut().find(|r| r.timestamp == reading.timestamp && r.sensor_id == reading.sensor_id)
+        {
             *existing = reading;
             self.superseded += 1;
             return None;

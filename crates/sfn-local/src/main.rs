@@ -102,7 +102,12 @@ fn parse_var(raw: &str) -> Result<(String, String), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SFN_LOCAL_LOG").unwrap_or_else(|_| "info".into()))
+        .with_max_level(
+            std::env::var("SFN_LOCAL_LOG")
+                .ok()
+                .and_then(|v| v.to_ascii_lowercase().parse::<tracing_subscriber::filter::LevelFilter>().ok())
+                .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO),
+        )
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
