@@ -41,6 +41,10 @@ struct Args {
     report: PathBuf,
     #[arg(long, default_value = "target/bench/results.json")]
     results: PathBuf,
+    /// Run only these steps (comma-separated: cold-starts, csv-parsing, csv-memory,
+    /// pipelining, sfn-local, workflows); the report then holds only them.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 struct Check {
@@ -813,13 +817,16 @@ async fn run(args: &Args) -> Result<bool, String> {
     let sfn = aws_sdk_sfn::Client::new(&sdk_config(SFN).await);
     seed(&s3, &dynamodb, &sfn).await?;
     let mut report = Report::default();
-    for step in ["cold starts", "csv parsing", "csv memory", "pipelining", "sfn-local", "workflows"] {
+    for step in ["cold-starts", "csv-parsing", "csv-memory", "pipelining", "sfn-local", "workflows"] {
+        if !args.only.is_empty() && !args.only.iter().any(|s| s == step) {
+            continue;
+        }
         let started = Instant::now();
         eprintln!("[bench] {step}...");
         match step {
-            "cold starts" => cold_starts(&mut report, args, &s3).await?,
-            "csv parsing" => csv_parsing(&mut report, args).await?,
-            "csv memory" => csv_memory_and_end_to_end(&mut report, args, &s3).await?,
+            "cold-starts" => cold_starts(&mut report, args, &s3).await?,
+            "csv-parsing" => csv_parsing(&mut report, args).await?,
+            "csv-memory" => csv_memory_and_end_to_end(&mut report, args, &s3).await?,
             "pipelining" => write_pipelining(&mut report).await?,
             "sfn-local" => sfn_transitions(&mut report).await?,
             _ => workflows(&mut report, &s3, &sfn).await?,

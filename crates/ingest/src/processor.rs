@@ -1,7 +1,6 @@
 //! csv-processor: streams the CSV object into `SENSOR_TABLE`, rejected rows into
 //! `rejected/<name>`, in constant memory whatever the file's size.
 
-use std::io::Write;
 use std::time::Duration;
 
 use common::WorkflowError;
@@ -9,9 +8,10 @@ use common::ports::{ItemStore, ObjectStore};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::batch::{Batch, lane_of};
+use csv_stream::rows::Reading;
+use csv_stream::{ParseError, parse};
+
 use crate::keys::archive_name;
-use crate::rows::{Reading, Row, classify, rejected_line};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,23 +57,6 @@ impl ProcessorConfig {
     }
 }
 
-/// What the parsing thread reports when the file ends.
-#[derive(Debug, Default)]
-struct ParseSummary {
-    rows_read: u64,
-    rows_rejected: u64,
-}
-
-#[derive(Debug, thiserror::Error)]
-enum ParseError {
-    #[error("the object is not CSV text: line {line} holds binary data")]
-    Binary { line: u64 },
-    #[error("reading the object failed: {0}")]
-    Read(String),
-    #[error("writing the rejected-rows report failed: {0}")]
-    Spool(String),
-}
-
 /// Batches per lane waiting to be written: small, so memory stays flat.
 const LANE_QUEUE: usize = 2;
 
@@ -98,7 +81,9 @@ pub async fn process<S: ObjectStore, D: ItemStore>(
 
     // csv is a blocking reader: it runs on a blocking thread, bridged to the async body,
     // and hands full batches to the writer lanes (waiting when they are busy).
-    let parser = tokio::task::spawn_blocking(move || parse(reader, senders, &spool_for_parser));
+    let parser = tokio::task::spawn_blocking(move || {
+        parse(tokio_util::io::SyncIoBridge::new(reader), senders, &spool_for_parser)
+    });
     let writers = receivers.into_iter().map(|rx| write_lane(db, config, rx));
     let (parsed, written) = tokio::join!(parser, futures::future::join_all(writers));
 
@@ -154,10 +139,10 @@ pub async fn process<S: ObjectStore, D: ItemStore>(
 }
 
 fn finish(
-    parsed: Result<Result<ParseSummary, ParseError>, tokio::task::JoinError>,
+    parsed: Result<Result<csv_stream::ParseSummary, ParseError>, tokio::task::JoinError>,
     written: Vec<Result<(), WorkflowError>>,
     input: &ProcessInput,
-) -> Result<ParseSummary, WorkflowError> {
+) -> Result<csv_stream::ParseSummary, WorkflowError> {
     // A writer's failure ends the parser early (its lane closes), so report the writer's.
     written.into_iter().collect::<Result<Vec<()>, _>>()?;
     match parsed {
@@ -180,119 +165,6 @@ fn tempfile_path(key: &str) -> std::path::PathBuf {
         key.len()
     );
     std::env::temp_dir().join(unique)
-}
-
-/// Counts the lines that pass through a reader, so a record's line number can be told
-/// from its byte offset (csv's own line count drifts on CRLF files). Holds only the
-/// newline offsets not yet consumed, so memory stays bounded by the read-ahead.
-struct LineIndex<R> {
-    inner: R,
-    read: u64,
-    newlines: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
-}
-
-impl<R: std::io::Read> std::io::Read for LineIndex<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut newlines = self.newlines.borrow_mut();
-        for (i, byte) in buf[..n].iter().enumerate() {
-            if *byte == b'\n' {
-                newlines.push_back(self.read + i as u64);
-            }
-        }
-        self.read += n as u64;
-        Ok(n)
-    }
-}
-
-/// The 1-based line holding `offset`, consuming the newlines before it.
-fn line_at(newlines: &std::cell::RefCell<std::collections::VecDeque<u64>>, lines_before: &mut u64, offset: u64) -> u64 {
-    let mut newlines = newlines.borrow_mut();
-    while newlines.front().is_some_and(|n| *n < offset) {
-        newlines.pop_front();
-        *lines_before += 1;
-    }
-    *lines_before + 1
-}
-
-fn parse(
-    reader: common::ports::ObjectReader,
-    lanes: Vec<mpsc::Sender<Vec<Reading>>>,
-    spool_path: &std::path::Path,
-) -> Result<ParseSummary, ParseError> {
-    let bridge = tokio_util::io::SyncIoBridge::new(reader);
-    let newlines = std::rc::Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
-    let indexed = LineIndex { inner: bridge, read: 0, newlines: std::rc::Rc::clone(&newlines) };
-    let mut lines_before = 0u64;
-    let mut csv =
-        csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(256 * 1024).from_reader(indexed);
-    let spool_file = std::fs::File::create(spool_path).map_err(|e| ParseError::Spool(e.to_string()))?;
-    let mut spool = std::io::BufWriter::new(spool_file);
-    spool.write_all(b"line,reason,row\n").map_err(|e| ParseError::Spool(e.to_string()))?;
-    let mut batches: Vec<Batch> = lanes.iter().map(|_| Batch::default()).collect();
-    let mut summary = ParseSummary::default();
-    let mut record = csv::ByteRecord::new();
-    let mut first = true;
-    loop {
-        match csv.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(ParseError::Read(e.to_string())),
-        }
-        // The reader stops inside the record's terminator (after `\r`, or after `\n`), so
-        // every newline before the byte ahead of it precedes the record.
-        let line = line_at(&newlines, &mut lines_before, csv.position().byte().saturating_sub(1));
-        if record.iter().any(|f| f.contains(&0)) {
-            return Err(ParseError::Binary { line });
-        }
-        if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
-            continue; // blank line
-        }
-        let row = if record.len() == 3 {
-            classify(&[&record[0], &record[1], &record[2]], first)
-        } else {
-            classify(&record.iter().collect::<Vec<_>>(), first)
-        };
-        first = false;
-        match row {
-            Row::Header => {}
-            Row::Reading(reading) => {
-                summary.rows_read += 1;
-                let lane = lane_of(reading.key(), lanes.len());
-                if let Some(full) = batches[lane].push(reading)
-                    && lanes[lane].blocking_send(full).is_err()
-                {
-                    return Ok(summary); // the writer failed; it reports why
-                }
-            }
-            Row::Rejected(reason) => {
-                summary.rows_read += 1;
-                summary.rows_rejected += 1;
-                let raw = raw_row(&record);
-                spool.write_all(&rejected_line(line, &reason, &raw)).map_err(|e| ParseError::Spool(e.to_string()))?;
-            }
-        }
-    }
-    for (lane, batch) in lanes.iter().zip(batches.iter_mut()) {
-        if let Some(rest) = batch.finish()
-            && lane.blocking_send(rest).is_err()
-        {
-            break;
-        }
-    }
-    spool.flush().map_err(|e| ParseError::Spool(e.to_string()))?;
-    Ok(summary)
-}
-
-fn raw_row(record: &csv::ByteRecord) -> Vec<u8> {
-    let mut raw = Vec::new();
-    for (i, field) in record.iter().enumerate() {
-        if i > 0 {
-            raw.push(b',');
-        }
-        raw.extend_from_slice(field);
-    }
-    raw
 }
 
 /// Writes one lane's batches in order, retrying what DynamoDB leaves unprocessed.

@@ -5,15 +5,16 @@
 //! flight, yet every row for one key goes through one lane in file order: the last row
 //! for a key always wins, in one processing or in a repeat of it.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use common::ports::MAX_BATCH_WRITE;
 
 use crate::rows::Reading;
 
-/// The lane a key belongs to (stable within a process and across runs).
+/// The lane a key belongs to (stable within a process and across runs). A fast
+/// non-cryptographic hash: keys come from our own files, not from an adversary.
 pub fn lane_of(key: (&str, i64), lanes: usize) -> usize {
-    let mut hasher = DefaultHasher::new();
+    let mut hasher = rustc_hash::FxHasher::default();
     key.hash(&mut hasher);
     (hasher.finish() % lanes.max(1) as u64) as usize
 }
