@@ -47,7 +47,10 @@ async fn fake_lambda() -> (String, tokio::task::JoinHandle<()>) {
 async fn serve(lambda_url: &str) -> (String, tokio::task::JoinHandle<()>) {
     let invoker = Arc::new(SdkInvoker::new(Some(lambda_url)).await);
     let engine = Engine::new(Clock::new(ClockMode::Virtual), invoker, "us-east-1");
-    let service = Service::new(engine, "us-east-1", "123456789012");
+    serve_service(Service::new(engine, "us-east-1", "123456789012")).await
+}
+
+async fn serve_service(service: Arc<Service>) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let handle = tokio::spawn(async move {
@@ -65,6 +68,18 @@ async fn client(endpoint: &str) -> aws_sdk_sfn::Client {
         .http_client(sfn_local::lambda::https_client())
         .build();
     aws_sdk_sfn::Client::from_conf(config)
+}
+
+async fn create_machine(sfn: &aws_sdk_sfn::Client, name: &str, definition: &str) -> String {
+    sfn.create_state_machine()
+        .name(name)
+        .definition(definition)
+        .role_arn("arn:aws:iam::123456789012:role/r")
+        .send()
+        .await
+        .expect("create")
+        .state_machine_arn()
+        .to_owned()
 }
 
 const DEFINITION: &str = r#"{
@@ -101,24 +116,10 @@ async fn aws_sdk_sfn_creates_starts_polls_and_reads_history() {
     let (url, server) = serve(&lambda_url).await;
     let sfn = client(&url).await;
 
-    let created = sfn
-        .create_state_machine()
-        .name("demo")
-        .definition(DEFINITION)
-        .role_arn("arn:aws:iam::123456789012:role/demo")
-        .send()
-        .await
-        .expect("create");
-    let machine_arn = created.state_machine_arn().to_owned();
+    let machine_arn = create_machine(&sfn, "demo", DEFINITION).await;
     assert_eq!(machine_arn, "arn:aws:states:us-east-1:123456789012:stateMachine:demo");
-    let again = sfn
-        .create_state_machine()
-        .name("demo")
-        .definition(DEFINITION)
-        .role_arn("arn:aws:iam::123456789012:role/demo")
-        .send()
-        .await;
-    assert!(again.is_ok(), "creating the same machine again is idempotent");
+    let again = create_machine(&sfn, "demo", DEFINITION).await;
+    assert_eq!(again, machine_arn, "creating the same machine again is idempotent");
 
     let started = sfn
         .start_execution()
@@ -169,16 +170,7 @@ async fn named_error_reaches_catch(function: &str) {
     let (lambda_url, lambda) = fake_lambda().await;
     let (url, server) = serve(&lambda_url).await;
     let sfn = client(&url).await;
-    let arn = sfn
-        .create_state_machine()
-        .name(format!("errors-{function}"))
-        .definition(DEFINITION)
-        .role_arn("arn:aws:iam::123456789012:role/r")
-        .send()
-        .await
-        .expect("create")
-        .state_machine_arn()
-        .to_owned();
+    let arn = create_machine(&sfn, &format!("errors-{function}"), DEFINITION).await;
     let started = sfn
         .start_execution()
         .state_machine_arn(&arn)
@@ -214,16 +206,7 @@ async fn errors_have_aws_names() {
     assert!(missing.expect_err("no machine").as_service_error().is_some_and(|e| e.is_state_machine_does_not_exist()));
 
     let def = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}}"#;
-    let arn = sfn
-        .create_state_machine()
-        .name("w")
-        .definition(def)
-        .role_arn("arn:aws:iam::1:role/r")
-        .send()
-        .await
-        .expect("create")
-        .state_machine_arn()
-        .to_owned();
+    let arn = create_machine(&sfn, "w", def).await;
     let other = sfn
         .create_state_machine()
         .name("w")
@@ -276,23 +259,10 @@ async fn same_name_and_input_while_running_returns_the_same_execution() {
 async fn the_clock_admin_endpoint_advances_a_manual_clock() {
     let engine = Engine::new(Clock::new(ClockMode::Manual), Arc::new(sfn_local::lambda::NoLambda), "us-east-1");
     let service = Service::new(engine, "us-east-1", "123456789012");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, sfn_local::api::router(service)).await;
-    });
+    let (url, server) = serve_service(service).await;
     let sfn = client(&url).await;
     let def = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":86400,"End":true}}}"#;
-    let arn = sfn
-        .create_state_machine()
-        .name("day")
-        .definition(def)
-        .role_arn("arn:aws:iam::1:role/r")
-        .send()
-        .await
-        .expect("create")
-        .state_machine_arn()
-        .to_owned();
+    let arn = create_machine(&sfn, "day", def).await;
     let exec = sfn.start_execution().state_machine_arn(&arn).send().await.expect("start").execution_arn().to_owned();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
