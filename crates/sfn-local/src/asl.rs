@@ -22,7 +22,12 @@ pub struct StateMachine {
 
 impl StateMachine {
     pub fn state(&self, name: &str) -> Option<&State> {
-        self.index.get(name).map(|i| &self.states[*i].1)
+        self.entry(name).map(|(_, state)| state)
+    }
+
+    /// A state with its name as the machine holds it.
+    pub fn entry(&self, name: &str) -> Option<(&str, &State)> {
+        self.index.get(name).and_then(|i| self.states.get(*i)).map(|(n, s)| (n.as_str(), s))
     }
 }
 

@@ -507,21 +507,15 @@ impl Run {
         map_item: Option<&'a (usize, Value)>,
     ) -> BoxFuture<'a, Result<Value, Halt>> {
         Box::pin(async move {
-            let mut current = machine.start_at.as_str();
+            let missing = |name: &str| StatesError::runtime(format!("no state named '{name}'"));
+            let (mut current, mut state) =
+                machine.entry(&machine.start_at).ok_or_else(|| missing(&machine.start_at))?;
             let mut input = input;
             loop {
                 self.check_deadline(lane)?;
-                let state = machine
-                    .state(current)
-                    .ok_or_else(|| StatesError::runtime(format!("no state named '{current}'")))?;
                 match self.state(current, state, input, lane, map_item).await? {
                     Step::Next(next, output) => {
-                        current = machine
-                            .states
-                            .iter()
-                            .find(|(n, _)| *n == next)
-                            .map(|(n, _)| n.as_str())
-                            .ok_or_else(|| StatesError::runtime(format!("no state named '{next}'")))?;
+                        (current, state) = machine.entry(&next).ok_or_else(|| missing(&next))?;
                         input = output;
                     }
                     Step::End(output) => return Ok(output),
