@@ -27,7 +27,8 @@ pub const MAX_PAYLOAD_BYTES: usize = 262_144;
 pub const UNBOUNDED_MAP_CONCURRENCY: usize = 40;
 const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks, carrying on past a poisoned lock (a panicking test thread must not wedge the server).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -469,7 +470,8 @@ pub fn retry_delay(retrier: &Retrier, attempt: u32) -> Duration {
 
 /// Where a state goes next.
 enum Step {
-    Next(String, Value),
+    /// The next state's name, and its input as a value and as JSON text.
+    Next(String, Value, String),
     End(Value),
 }
 
@@ -510,13 +512,16 @@ impl Run {
             let missing = |name: &str| StatesError::runtime(format!("no state named '{name}'"));
             let (mut current, mut state) =
                 machine.entry(&machine.start_at).ok_or_else(|| missing(&machine.start_at))?;
+            // Each state's input is the previous state's output: serialised once, by `exit`.
+            let mut input_text = check_size(&input, "state input")?;
             let mut input = input;
             loop {
                 self.check_deadline(lane)?;
-                match self.state(current, state, input, lane, map_item).await? {
-                    Step::Next(next, output) => {
+                match self.state(current, state, input, input_text, lane, map_item).await? {
+                    Step::Next(next, output, output_text) => {
                         (current, state) = machine.entry(&next).ok_or_else(|| missing(&next))?;
                         input = output;
+                        input_text = output_text;
                     }
                     Step::End(output) => return Ok(output),
                 }
@@ -529,11 +534,11 @@ impl Run {
         name: &str,
         state: &State,
         raw_input: Value,
+        input_text: String,
         lane: &mut Lane,
         map_item: Option<&(usize, Value)>,
     ) -> Result<Step, Halt> {
         let type_name = state.kind.type_name();
-        let input_text = check_size(&raw_input, "state input")?;
         let entered = lane.timeline.now();
         self.event(
             lane,
@@ -641,17 +646,20 @@ impl Run {
         lane: &mut Lane,
     ) -> Result<Step, Halt> {
         let text = check_size(&output, "state output")?;
-        self.event(
-            lane,
-            format!("{type_name}StateExited"),
-            Some((
-                "stateExitedEventDetails",
-                json!({"name": name, "output": text, "outputDetails": {"truncated": false}}),
-            )),
-        );
+        let details = |text: String| json!({"name": name, "output": text, "outputDetails": {"truncated": false}});
         Ok(match next {
-            Some(n) => Step::Next(n, output),
-            None => Step::End(output),
+            Some(n) => {
+                self.event(
+                    lane,
+                    format!("{type_name}StateExited"),
+                    Some(("stateExitedEventDetails", details(text.clone()))),
+                );
+                Step::Next(n, output, text)
+            }
+            None => {
+                self.event(lane, format!("{type_name}StateExited"), Some(("stateExitedEventDetails", details(text))));
+                Step::End(output)
+            }
         })
     }
 

@@ -2,17 +2,13 @@
 //! executions kept in memory, with AWS's names, ARNs, idempotency rules and errors.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::asl::{StateMachine, parse_definition};
-use crate::engine::{Engine, Execution, Status};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+use crate::engine::{Engine, Execution, Status, lock};
 
 /// An error as the API reports it: `__type` and `message`, HTTP 400.
 #[derive(Debug, Clone, PartialEq, Eq)]
