@@ -8,7 +8,7 @@ use common::ports::{ItemStore, WorkflowStarter, execution_name};
 use serde_json::{Value, json};
 
 use crate::schedule::{Status, check, rfc3339};
-use crate::users::{UserError, load, valid_user_id};
+use crate::users::{UserError, load};
 
 pub struct ApiConfig {
     pub users_table: String,
@@ -46,11 +46,9 @@ pub async fn handle<D: ItemStore, W: WorkflowStarter>(
     let Some(user_id) = request.query_string_parameters.first("userId") else {
         return error(400, "the query parameter userId is required");
     };
-    if !valid_user_id(user_id) {
-        return error(400, "userId must be 1-128 characters of letters, digits and ._@+-");
-    }
     let profile = match load(db, &config.users_table, user_id).await {
         Ok(p) => p,
+        Err(e @ UserError::InvalidId(_)) => return error(400, e.to_string()),
         Err(UserError::NotFound(_)) => return error(404, format!("no user {user_id:?}")),
         Err(e @ (UserError::Invalid { .. } | UserError::Malformed { .. })) => return error(422, e.to_string()),
         Err(UserError::Port(e)) => {

@@ -6,7 +6,7 @@ use common::ports::ItemStore;
 use serde::Deserialize;
 
 use crate::schedule::{FridayCheck, check};
-use crate::users::{load, valid_user_id};
+use crate::users::load;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -20,9 +20,6 @@ pub async fn check_user<D: ItemStore>(
     input: CheckInput,
     now: DateTime<Utc>,
 ) -> Result<FridayCheck, WorkflowError> {
-    if !valid_user_id(&input.user_id) {
-        return Err(WorkflowError::invalid_input(format!("userId {:?} is not a valid user id", input.user_id)));
-    }
     let profile = load(db, users_table, &input.user_id).await?;
     Ok(check(now, profile.timezone, profile.notify_hour))
 }

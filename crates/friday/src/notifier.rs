@@ -4,7 +4,7 @@ use common::WorkflowError;
 use common::ports::{ItemStore, PushMessage, PushSender, PushTarget};
 use serde::{Deserialize, Serialize};
 
-use crate::users::{load, valid_user_id};
+use crate::users::load;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -43,9 +43,6 @@ pub async fn notify<D: ItemStore, P: PushSender>(
     app_id: &str,
     input: NotifyInput,
 ) -> Result<NotifyOutput, WorkflowError> {
-    if !valid_user_id(&input.user_id) {
-        return Err(WorkflowError::invalid_input(format!("userId {:?} is not a valid user id", input.user_id)));
-    }
     let profile = load(db, users_table, &input.user_id).await?;
     if profile.devices.is_empty() {
         return Err(WorkflowError::named("NoDeviceRegistered", format!("user {:?} has no push device", input.user_id)));

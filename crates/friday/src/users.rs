@@ -29,6 +29,8 @@ pub struct UserProfile {
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
+    #[error("userId {0:?} is not valid: 1-128 characters of letters, digits and ._@+-")]
+    InvalidId(String),
     #[error("no user {0:?}")]
     NotFound(String),
     #[error("user {user_id:?} has an invalid profile: {problem}")]
@@ -43,7 +45,9 @@ impl From<UserError> for WorkflowError {
     fn from(err: UserError) -> Self {
         match err {
             UserError::NotFound(_) => WorkflowError::named("UserNotFound", err.to_string()),
-            UserError::Invalid { .. } | UserError::Malformed { .. } => WorkflowError::invalid_input(err.to_string()),
+            UserError::InvalidId(_) | UserError::Invalid { .. } | UserError::Malformed { .. } => {
+                WorkflowError::invalid_input(err.to_string())
+            }
             UserError::Port(port) => WorkflowError::from_port(port, "StorageError"),
         }
     }
@@ -85,7 +89,11 @@ pub fn profile_from_item(user_id: &str, item: &Item) -> Result<UserProfile, User
     Ok(UserProfile { user_id: user_id.to_owned(), timezone, notify_hour, devices })
 }
 
+/// Reads a user's profile; an id that cannot be a user id is refused before any lookup.
 pub async fn load<D: ItemStore>(db: &D, table: &str, user_id: &str) -> Result<UserProfile, UserError> {
+    if !valid_user_id(user_id) {
+        return Err(UserError::InvalidId(user_id.to_owned()));
+    }
     let item = db.get(table, user_key(user_id)).await?.ok_or_else(|| UserError::NotFound(user_id.to_owned()))?;
     profile_from_item(user_id, &item)
 }

@@ -185,3 +185,13 @@ fn the_example_events_match_the_handlers_inputs() {
     let _: CheckInput = serde_json::from_value(read("friday-checker.json")).expect("checker input");
     let _: NotifyInput = serde_json::from_value(read("friday-notifier.json")).expect("notifier input");
 }
+
+#[tokio::test]
+async fn checker_and_notifier_refuse_malformed_user_ids() {
+    let (db, push) = (users(), RecordingPushSender::new());
+    let check = check_user(&db, "users", CheckInput { user_id: "a b".into() }, Utc::now()).await.unwrap_err();
+    assert_eq!(check.name, "InvalidInput");
+    assert!(check.message.contains("userId \"a b\""));
+    let notify = notify(&db, &push, "users", "local-app", NotifyInput { user_id: String::new() }).await.unwrap_err();
+    assert_eq!(notify.name, "InvalidInput");
+}
