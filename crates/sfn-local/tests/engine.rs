@@ -240,19 +240,23 @@ async fn lambda_invoke_integration_shape_and_result_selector() {
     );
 }
 
-#[tokio::test]
-async fn task_timeout_raises_states_timeout() {
-    let invoker = FnInvoker(|_name: String, _payload: Value| async {
+/// A function that takes 5 s: longer than every limit the timeout tests set.
+fn slow_function() -> Arc<dyn Invoker> {
+    Arc::new(FnInvoker(|_name: String, _payload: Value| async {
         tokio::time::sleep(Duration::from_secs(5)).await;
         Ok(json!({}))
-    });
+    }))
+}
+
+#[tokio::test]
+async fn task_timeout_raises_states_timeout() {
     let def = json!({"StartAt": "T", "States": {
         "T": task(FN, json!({"TimeoutSeconds": 1, "Next": "Done", "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Wrong"}, {"ErrorEquals": ["States.Timeout"], "Next": "Done"}]})),
         "Wrong": {"Type": "Fail", "Error": "Wrong"},
         "Done": {"Type": "Succeed"}
     }});
     let wall = Instant::now();
-    let (outcome, history) = run_with(Arc::new(invoker), def, json!({})).await;
+    let (outcome, history) = run_with(slow_function(), def, json!({})).await;
     assert!(wall.elapsed() < Duration::from_secs(3));
     assert_eq!(
         output(&outcome),
@@ -431,20 +435,14 @@ async fn stop_execution_aborts_a_waiting_run() {
 
 #[tokio::test]
 async fn heartbeat_and_timeout_paths() {
-    let slow = || {
-        Arc::new(FnInvoker(|_name: String, _payload: Value| async {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            Ok(json!({}))
-        })) as Arc<dyn Invoker>
-    };
     let heartbeat = json!({"StartAt": "T", "States": {"T": task(FN, json!({"TimeoutSeconds": 30, "HeartbeatSeconds": 1, "End": true}))}});
-    let (outcome, _) = run_with(slow(), heartbeat, json!({})).await;
+    let (outcome, _) = run_with(slow_function(), heartbeat, json!({})).await;
     assert_eq!(outcome.error.as_deref(), Some("States.HeartbeatTimeout"));
 
     let from_path =
         json!({"StartAt": "T", "States": {"T": task(FN, json!({"TimeoutSecondsPath": "$.limit", "End": true}))}});
-    let (outcome, _) = run_with(slow(), from_path.clone(), json!({"limit": 1})).await;
+    let (outcome, _) = run_with(slow_function(), from_path.clone(), json!({"limit": 1})).await;
     assert_eq!(outcome.error.as_deref(), Some("States.Timeout"));
-    let (outcome, _) = run_with(slow(), from_path, json!({"limit": "soon"})).await;
+    let (outcome, _) = run_with(slow_function(), from_path, json!({"limit": "soon"})).await;
     assert_eq!(outcome.error.as_deref(), Some("States.Runtime"), "a bad TimeoutSecondsPath value");
 }
