@@ -3,6 +3,7 @@ the execution's state-by-state timeline and what it changed."""
 
 import datetime as dt
 import json
+import os
 import pathlib
 import sys
 import time
@@ -14,7 +15,10 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-MOTO, SFN_URL, LAMBDA_URL = "http://127.0.0.1:4566", "http://127.0.0.1:8083", "http://127.0.0.1:9000"
+MOTO = f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '4566')}"
+SFN_URL = f"http://127.0.0.1:{os.environ.get('SFN_PORT', '8083')}"
+LAMBDA_URL = f"http://127.0.0.1:{os.environ.get('LAMBDA_PORT', '9000')}"
+PINPOINT_URL = f"http://127.0.0.1:{os.environ.get('PINPOINT_PORT', '4570')}"
 
 
 def client(service: str, endpoint: str):
@@ -161,7 +165,7 @@ def demo_friday_reminder() -> bool:
             ok = ok and described["status"] == "SUCCEEDED"
         else:
             ok = ok and answer["statusCode"] == 200
-    with urllib.request.urlopen("http://127.0.0.1:4570/_local/messages", timeout=10) as r:
+    with urllib.request.urlopen(f"{PINPOINT_URL}/_local/messages", timeout=10) as r:
         pushes = json.loads(r.read())
     print("\npushes recorded by the local Pinpoint endpoint:")
     for push in pushes:

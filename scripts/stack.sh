@@ -9,7 +9,8 @@ STATE="$ROOT/.stack"
 VENV="$ROOT/.venv"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 CLOCK="${SFN_LOCAL_CLOCK:-virtual}"
-MOTO_PORT=4566 SFN_PORT=8083 LAMBDA_PORT=9000 PINPOINT_PORT=4570
+# Each port can be moved (DESIGN.md "Local stack"), e.g. to run a second stack beside this one.
+MOTO_PORT="${MOTO_PORT:-4566}" SFN_PORT="${SFN_PORT:-8083}" LAMBDA_PORT="${LAMBDA_PORT:-9000}" PINPOINT_PORT="${PINPOINT_PORT:-4570}"
 
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_EC2_METADATA_DISABLED=true
@@ -87,7 +88,7 @@ ENV
   start sfn-local "http://127.0.0.1:$SFN_PORT/_sfn-local/health" 15 \
     "$TARGET/debug/sfn-local" serve --listen "127.0.0.1:$SFN_PORT" --clock "$CLOCK" \
       --lambda-endpoint "http://127.0.0.1:$LAMBDA_PORT" --register "$ROOT/statemachines" || return 1
-  "$VENV/bin/python" "$ROOT/scripts/provision.py" || return 1
+  AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" "$VENV/bin/python" "$ROOT/scripts/provision.py" || return 1
   log "up: moto :$MOTO_PORT, sfn-local :$SFN_PORT ($CLOCK clock), lambda :$LAMBDA_PORT, pinpoint :$PINPOINT_PORT"
 }
 

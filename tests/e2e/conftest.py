@@ -9,10 +9,10 @@ import urllib.request
 import boto3
 import pytest
 
-MOTO = "http://127.0.0.1:4566"
-SFN = "http://127.0.0.1:8083"
-PINPOINT = "http://127.0.0.1:4570"
-LAMBDA = "http://127.0.0.1:9000"
+MOTO = f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '4566')}"
+SFN = f"http://127.0.0.1:{os.environ.get('SFN_PORT', '8083')}"
+PINPOINT = f"http://127.0.0.1:{os.environ.get('PINPOINT_PORT', '4570')}"
+LAMBDA = f"http://127.0.0.1:{os.environ.get('LAMBDA_PORT', '9000')}"
 ACCOUNT = "123456789012"
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")

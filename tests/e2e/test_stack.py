@@ -3,7 +3,7 @@
 import urllib.error
 import urllib.request
 
-from conftest import LAMBDA, MOTO, http_json
+from conftest import LAMBDA, MOTO, PINPOINT, http_json
 
 
 def test_buckets_and_tables_are_provisioned(s3, dynamodb):
@@ -29,7 +29,7 @@ def test_ses_identities_are_verified_and_mail_is_recorded(ses):
 
 
 def test_local_pinpoint_answers_boto3(pinpoint):
-    http_json("http://127.0.0.1:4570/_local/messages", method="DELETE")
+    http_json(f"{PINPOINT}/_local/messages", method="DELETE")
     response = pinpoint.send_messages(
         ApplicationId="local-app",
         MessageRequest={
@@ -40,7 +40,7 @@ def test_local_pinpoint_answers_boto3(pinpoint):
     results = response["MessageResponse"]["Result"]
     assert results["device-1"]["DeliveryStatus"] == "SUCCESSFUL"
     assert results["invalid-2"]["DeliveryStatus"] == "PERMANENT_FAILURE"
-    recorded = http_json("http://127.0.0.1:4570/_local/messages")
+    recorded = http_json(f"{PINPOINT}/_local/messages")
     assert recorded[-1]["request"]["MessageConfiguration"]["APNSMessage"]["Title"] == "Friday"
 
 

@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod email;
 pub mod error;
 pub mod ports;
 pub mod telemetry;

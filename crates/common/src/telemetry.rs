@@ -24,21 +24,35 @@ pub fn init() {
     };
 }
 
-/// An e-mail address fit for a log line: `j***@example.com`.
+/// An e-mail address fit for a log line or an execution's data: its first character, a
+/// hash of the whole address (so two lines about one address can be matched) and the
+/// domain: `j***#1a2b3c4d@example.com`.
 pub fn redact_email(email: &str) -> String {
-    match email.split_once('@') {
+    match email.rsplit_once('@') {
         Some((local, domain)) => {
             let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
+            format!("{first}***#{}@{domain}", hash8(email))
         }
-        None => "***".to_owned(),
+        None => mask(email),
     }
 }
 
-/// A secret fit for a log line: its first four characters.
+/// A secret (token, device token) fit for a log line: its first four characters and a hash.
 pub fn redact_token(token: &str) -> String {
     let head: String = token.chars().take(4).collect();
-    format!("{head}***")
+    format!("{head}***#{}", hash8(token))
+}
+
+/// An identifier (user id, customer id) fit for a log line or an execution's data: its
+/// first two characters and a hash, so it can be matched but not read back.
+pub fn mask(value: &str) -> String {
+    let head: String = value.chars().take(2).collect();
+    format!("{head}***#{}", hash8(value))
+}
+
+fn hash8(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(value.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -55,9 +69,16 @@ mod tests {
 
     #[test]
     fn addresses_and_tokens_never_appear_in_full() {
-        assert_eq!(redact_email("jane.doe@example.com"), "j***@example.com");
-        assert_eq!(redact_email("not-an-address"), "***");
-        assert_eq!(redact_token("abcdef123456"), "abcd***");
-        assert_eq!(redact_email("é@x.org"), "é***@x.org");
+        let email = redact_email("jane.doe@example.com");
+        assert!(email.starts_with("j***#") && email.ends_with("@example.com"), "{email}");
+        assert!(!email.contains("jane.doe"));
+        assert_ne!(email, redact_email("jim@example.com"), "the hash tells addresses apart");
+        assert!(!redact_email("not-an-address").contains("an-address"));
+        let token = redact_token("abcdef123456");
+        assert!(token.starts_with("abcd***#") && !token.contains("123456"), "{token}");
+        assert!(redact_email("é@x.org").starts_with("é***#"));
+        let id = mask("user-12345");
+        assert!(id.starts_with("us***#") && !id.contains("12345"), "{id}");
+        assert_eq!(mask("user-12345"), mask("user-12345"));
     }
 }

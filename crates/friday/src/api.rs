@@ -4,7 +4,7 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::event::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::http::{HeaderMap, HeaderValue, header};
 use chrono::{DateTime, Utc};
-use common::ports::{ItemStore, WorkflowStarter, execution_name};
+use common::ports::{ItemStore, MAX_EXECUTION_NAME, WorkflowStarter, bounded_execution_name};
 use serde_json::{Value, json};
 
 use crate::schedule::{Status, check, rfc3339};
@@ -32,8 +32,9 @@ fn error(status: i64, message: impl Into<String>) -> ApiGatewayV2httpResponse {
 /// One reminder per user and target Friday.
 pub fn reminder_name(user_id: &str, friday: chrono::NaiveDate) -> String {
     let suffix = format!("-{friday}");
-    let stem: String = execution_name(user_id).chars().take(80 - suffix.len()).collect();
-    format!("{stem}{suffix}")
+    // The stem is injective (see `execution_name`) and the suffix has a fixed length, so
+    // distinct users never share a reminder.
+    format!("{}{suffix}", bounded_execution_name(user_id, MAX_EXECUTION_NAME - suffix.len()))
 }
 
 pub async fn handle<D: ItemStore, W: WorkflowStarter>(

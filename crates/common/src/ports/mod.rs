@@ -187,12 +187,38 @@ pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
     format!("{}:{name}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1))
 }
 
-/// Execution names allow 1-80 characters of `[A-Za-z0-9_-]` here (AWS allows a little
-/// more, but these survive every console and URL). Anything else becomes `_`.
+/// The longest execution name Step Functions accepts.
+pub const MAX_EXECUTION_NAME: usize = 80;
+
+/// An execution name for `raw`: 1-80 characters of `[A-Za-z0-9_-]` (AWS allows a little
+/// more, but these survive every console and URL). Injective: when `raw` already fits it
+/// is kept as it is; when a character had to be replaced or the text cut, a hash of the
+/// raw value is appended, so `a.b`, `a_b` and `a@b` get three different names.
 pub fn execution_name(raw: &str) -> String {
-    let cleaned: String =
-        raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    cleaned.chars().take(80).collect()
+    bounded_execution_name(raw, MAX_EXECUTION_NAME)
+}
+
+/// [`execution_name`] within `max` characters (at least 19), for names that get a suffix.
+pub fn bounded_execution_name(raw: &str, max: usize) -> String {
+    let max = max.clamp(HASH_CHARS + 3, MAX_EXECUTION_NAME);
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    // Kept names never hold `--` and hashed ones always do, so the two kinds never meet;
+    // two hashed names meet only if 64 bits of SHA-256 do.
+    if !raw.is_empty() && raw.len() <= max && raw.chars().all(allowed) && !raw.contains("--") {
+        return raw.to_owned();
+    }
+    let cleaned: String = raw.chars().map(|c| if allowed(c) { c } else { '_' }).collect();
+    let room = max - HASH_CHARS - 2;
+    let stem: String = cleaned.chars().take(room).collect();
+    format!("{}--{}", stem.trim_end_matches('-'), short_hash(raw))
+}
+
+const HASH_CHARS: usize = 16;
+
+/// The first 64 bits of the raw value's SHA-256, as hex.
+pub fn short_hash(raw: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(raw.as_bytes()).iter().take(HASH_CHARS / 2).map(|b| format!("{b:02x}")).collect()
 }
 
 // ---------------------------------------------------------------- push (Pinpoint)
@@ -265,8 +291,33 @@ mod tests {
 
     #[test]
     fn execution_names_are_safe_and_bounded() {
-        assert_eq!(execution_name("a b/c.csv"), "a_b_c_csv");
-        assert_eq!(execution_name(&"x".repeat(100)).len(), 80);
-        assert_eq!(execution_name("é"), "_");
+        let valid = |n: &str| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        for raw in ["a b/c.csv", &"x".repeat(100), "é", "", "a--b.c", "-", "ana"] {
+            let name = execution_name(raw);
+            assert!(!name.is_empty() && name.len() <= 80 && valid(&name), "{raw:?} -> {name:?}");
+        }
+        assert_eq!(execution_name("ana-1_B"), "ana-1_B", "a name that fits is kept");
+        assert_eq!(bounded_execution_name("ana", 40), "ana");
+        assert!(bounded_execution_name(&"y".repeat(60), 40).len() <= 40);
+    }
+
+    #[test]
+    fn execution_names_do_not_collide_for_distinct_users() {
+        let raws = ["a.b", "a_b", "a@b", "a b", "a--b", "a-b", "a_b--x", &"x".repeat(80), &"x".repeat(81)];
+        for max in [80, 40, 19] {
+            let names: std::collections::HashSet<String> =
+                raws.iter().map(|r| bounded_execution_name(r, max)).collect();
+            assert_eq!(names.len(), raws.len(), "within {max}: {names:?}");
+        }
+        assert_eq!(execution_name("a.b"), execution_name("a.b"), "stable");
+    }
+
+    #[test]
+    fn a_kept_name_never_equals_a_hashed_one() {
+        // The hashed form of "a.b" written out literally is a valid name of its own:
+        // it must be hashed again rather than kept, or the two would share an execution.
+        let hashed = execution_name("a.b");
+        assert!(hashed.contains("--"));
+        assert_ne!(execution_name(&hashed), hashed);
     }
 }
