@@ -53,7 +53,7 @@ mod tests {
     use super::*;
 
     fn reading(id: &str, ts: i64, value: &str) -> Reading {
-        Reading { sensor_id: id.into(), timestamp: ts, value: value.into() }
+        Reading { sensor_id: id.into(), timestamp: ts, value: value.into(), line: 0 }
     }
 
     #[test]

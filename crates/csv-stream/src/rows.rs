@@ -6,8 +6,10 @@ use common::ports::{AttrValue, Item};
 pub struct Reading {
     pub sensor_id: String,
     pub timestamp: i64,
-    /// The value's text as given (validated finite), so DynamoDB stores it exactly.
+    /// The value's text as given (validated as a number DynamoDB stores exactly).
     pub value: String,
+    /// The file line it came from (1-based), for the report when DynamoDB refuses it.
+    pub line: u64,
 }
 
 impl Reading {
@@ -51,35 +53,52 @@ pub fn classify(fields: &[&[u8]], first: bool) -> Row {
     if sensor_id.is_empty() {
         return Row::Rejected("sensor_id is empty".into());
     }
-    let Ok(timestamp) = timestamp.parse::<i64>() else {
-        return Row::Rejected(format!("timestamp {timestamp:?} is not an integer"));
-    };
-    match value.parse::<f64>() {
-        Ok(v) if v.is_finite() && !value.eq_ignore_ascii_case("infinity") => {}
-        _ => return Row::Rejected(format!("value {value:?} is not a finite number")),
+    if sensor_id.len() > MAX_PARTITION_KEY {
+        return Row::Rejected(format!(
+            "sensor_id is {} bytes long; DynamoDB takes at most {MAX_PARTITION_KEY} in a partition key",
+            sensor_id.len()
+        ));
     }
-    Row::Reading(Reading { sensor_id: sensor_id.to_owned(), timestamp, value: normalise_number(value) })
+    let Ok(timestamp) = timestamp.parse::<i64>() else {
+        return Row::Rejected(format!("timestamp {} is not an integer", shown(timestamp)));
+    };
+    match crate::number::check(value) {
+        Ok(value) => Row::Reading(Reading { sensor_id: sensor_id.to_owned(), timestamp, value, line: 0 }),
+        Err(crate::number::NumberError::NotANumber) => {
+            Row::Rejected(format!("value {} is not a finite number", shown(value)))
+        }
+        Err(problem) => Row::Rejected(format!("value {} {problem}", shown(value))),
+    }
+}
+
+/// DynamoDB's limit on a partition key value, in bytes.
+pub const MAX_PARTITION_KEY: usize = 2048;
+
+/// A field quoted for a reason, cut to a readable length.
+fn shown(text: &str) -> String {
+    if text.len() <= 40 {
+        return format!("{text:?}");
+    }
+    let cut: String = text.chars().take(40).collect();
+    format!("{cut:?}... ({} bytes)", text.len())
 }
 
 fn field_text<'a>(name: &str, raw: &'a [u8]) -> Result<&'a str, Row> {
     std::str::from_utf8(raw).map(str::trim).map_err(|_| Row::Rejected(format!("{name} is not UTF-8 text")))
 }
 
-/// DynamoDB numbers take plain decimal text: forms like `+1.5`, `.5` or `5.` are
-/// rewritten; everything else (already validated finite) is kept as written.
-fn normalise_number(raw: &str) -> String {
-    let unsigned = raw.strip_prefix('+').unwrap_or(raw);
-    let odd = unsigned.starts_with('.') || unsigned.starts_with("-.") || unsigned.ends_with('.');
-    match unsigned.parse::<f64>() {
-        Ok(v) if odd => v.to_string(),
-        _ => unsigned.to_owned(),
-    }
-}
+/// The most of a rejected row the report keeps.
+pub const MAX_REPORTED_ROW: usize = 1024;
 
-/// A line of the rejected-rows report: line number, reason, the raw row (CSV-quoted).
+/// A line of the rejected-rows report: line number, reason, the raw row (CSV-quoted, at
+/// most [`MAX_REPORTED_ROW`] bytes of it, bytes that are not UTF-8 replaced).
 pub fn rejected_line(line: u64, reason: &str, raw: &[u8]) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    let raw_text = String::from_utf8_lossy(raw);
+    let raw_text = if raw.len() > MAX_REPORTED_ROW {
+        format!("{}... [cut: {} bytes in all]", String::from_utf8_lossy(&raw[..MAX_REPORTED_ROW]), raw.len())
+    } else {
+        String::from_utf8_lossy(raw).into_owned()
+    };
     // Writing into a Vec cannot fail; an error would only drop this line's quoting.
     let _ = writer.write_record([line.to_string().as_str(), reason, raw_text.trim_end_matches(['\r', '\n'])]);
     writer.into_inner().unwrap_or_default()
@@ -98,7 +117,7 @@ mod tests {
     fn valid_rows_become_readings() {
         assert_eq!(
             row("s-1,1700000000,21.5", false),
-            Row::Reading(Reading { sensor_id: "s-1".into(), timestamp: 1_700_000_000, value: "21.5".into() })
+            Row::Reading(Reading { sensor_id: "s-1".into(), timestamp: 1_700_000_000, value: "21.5".into(), line: 0 })
         );
         assert!(matches!(row(" s-1 , -5 , -0.25 ", false), Row::Reading(r) if r.timestamp == -5 && r.value == "-0.25"));
         assert!(matches!(row("s,1,+.5", false), Row::Reading(r) if r.value == "0.5"));
@@ -133,10 +152,32 @@ mod tests {
 
     #[test]
     fn items_match_the_table_schema() {
-        let r = Reading { sensor_id: "s".into(), timestamp: 7, value: "1.25".into() };
+        let r = Reading { sensor_id: "s".into(), timestamp: 7, value: "1.25".into(), line: 1 };
         let item = r.to_item();
         assert_eq!(item.get("timestamp"), Some(&AttrValue::N("7".into())));
         assert_eq!(item.get("value"), Some(&AttrValue::N("1.25".into())));
+    }
+
+    #[test]
+    fn rows_dynamodb_would_refuse_are_rejected_with_the_reason() {
+        let reason = |line: &str| match row(line, false) {
+            Row::Rejected(r) => r,
+            other => panic!("{line} accepted as {other:?}"),
+        };
+        assert!(reason(&format!("{},1,2", "s".repeat(2049))).contains("at most 2048"));
+        assert!(matches!(row(&format!("{},1,2", "s".repeat(2048)), false), Row::Reading(_)));
+        assert!(reason("s,1,1.23456789012345678901234567890123456789").contains("38 significant digits"));
+        assert!(reason("s,1,1e126").contains("range"));
+        assert!(reason("s,1,-1e-131").contains("range"));
+        assert!(matches!(row("s,1,9.9999999999999999999999999999999999999e125", false), Row::Reading(_)));
+        assert!(matches!(row("s,1,1e-130", false), Row::Reading(_)));
+    }
+
+    #[test]
+    fn long_rejected_rows_are_cut_in_the_report() {
+        let line = rejected_line(9, "too long", &vec![b'x'; 100_000]);
+        assert!(line.len() < MAX_REPORTED_ROW + 200, "{} bytes", line.len());
+        assert!(String::from_utf8_lossy(&line).contains("100000 bytes in all"));
     }
 
     #[test]

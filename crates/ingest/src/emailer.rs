@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub struct Counts {
     pub rows_read: u64,
     pub rows_written: u64,
+    #[serde(default)]
+    pub rows_superseded: u64,
     pub rows_rejected: u64,
     #[serde(default)]
     pub rejected_key: Option<String>,
@@ -76,8 +78,8 @@ pub fn compose(input: &ReportInput, archive_bucket: &str) -> (String, String) {
     }
     if let Some(c) = &input.processing {
         text.push_str(&format!(
-            "Rows read:     {}\nRows written:  {}\nRows rejected: {}\n",
-            c.rows_read, c.rows_written, c.rows_rejected
+            "Rows read:       {}\nRows written:    {}\nRows superseded: {} (a later row in the file had the same sensor and timestamp)\nRows rejected:   {}\n",
+            c.rows_read, c.rows_written, c.rows_superseded, c.rows_rejected
         ));
         if let Some(rejected) = &c.rejected_key {
             text.push_str(&format!("Rejected rows: s3://{archive_bucket}/{rejected}\n"));

@@ -2,10 +2,11 @@
 //! the source. Running it again after a partial failure finishes the job.
 
 use common::WorkflowError;
-use common::ports::ObjectStore;
+use common::ports::{ObjectPin, ObjectStore};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::archive_name;
+use crate::object_error;
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -29,6 +30,12 @@ pub struct MoveInput {
     pub bucket_name: String,
     pub object_key: String,
     pub destination: Destination,
+    /// The upload's ETag and version: the mover moves exactly that object, never a
+    /// later upload of the same key.
+    #[serde(default)]
+    pub e_tag: Option<String>,
+    #[serde(default)]
+    pub version_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -52,27 +59,31 @@ pub async fn move_object<S: ObjectStore>(
     if input.bucket_name.is_empty() || input.object_key.is_empty() {
         return Err(WorkflowError::invalid_input("bucketName and objectKey must be non-empty"));
     }
-    let key = target_key(&input.object_key, input.destination);
-    let storage = |e| WorkflowError::from_port(e, "StorageError");
-    let source = store.head(&input.bucket_name, &input.object_key).await.map_err(storage)?;
-    let Some(source) = source else {
-        return match store.head(target_bucket, &key).await.map_err(storage)? {
-            Some(_) => Ok(MoveOutput { bucket: target_bucket.to_owned(), key, already_moved: true }),
-            None => Err(WorkflowError::named(
-                "ObjectNotFound",
-                format!(
-                    "{}/{} does not exist and was not moved to {target_bucket}/{key}",
-                    input.bucket_name, input.object_key
-                ),
-            )),
-        };
+    let (bucket, source_key) = (input.bucket_name.as_str(), input.object_key.as_str());
+    let key = target_key(source_key, input.destination);
+    let pin = ObjectPin::new(input.version_id.as_deref(), input.e_tag.as_deref());
+    let moved = |already_moved| MoveOutput { bucket: target_bucket.to_owned(), key: key.clone(), already_moved };
+    let source = store.head(bucket, source_key, pin.version()).await.map_err(object_error)?;
+    let source = match source {
+        Some(source) if pin.matches(&source) => source,
+        // Gone, or replaced by a later upload: if the copy is in place an earlier run
+        // moved ours (and the later upload, if any, belongs to its own execution).
+        other => {
+            return match store.head(target_bucket, &key, None).await.map_err(object_error)? {
+                Some(_) => Ok(moved(true)),
+                None if other.is_none() => Err(WorkflowError::named(
+                    "ObjectNotFound",
+                    format!("{bucket}/{source_key} does not exist and was not moved to {target_bucket}/{key}"),
+                )),
+                None => Err(WorkflowError::named(
+                    "ObjectChanged",
+                    format!("{bucket}/{source_key} now holds a later upload; this execution's upload is gone"),
+                )),
+            };
+        }
     };
-    store
-        .copy(&input.bucket_name, &input.object_key, target_bucket, &key)
-        .await
-        .map_err(|e| WorkflowError::from_port(e, "ObjectNotFound"))?;
-    let copy = store.head(target_bucket, &key).await.map_err(storage)?;
-    match copy {
+    store.copy(bucket, source_key, &pin, source.size, target_bucket, &key).await.map_err(object_error)?;
+    match store.head(target_bucket, &key, None).await.map_err(object_error)? {
         Some(copy) if copy.size == source.size => {}
         other => {
             return Err(WorkflowError::transient(format!(
@@ -82,6 +93,19 @@ pub async fn move_object<S: ObjectStore>(
             )));
         }
     }
-    store.delete(&input.bucket_name, &input.object_key).await.map_err(storage)?;
-    Ok(MoveOutput { bucket: target_bucket.to_owned(), key, already_moved: false })
+    match pin.version() {
+        // A versioned bucket: delete exactly our version; a later upload stays.
+        Some(version) => store.delete(bucket, source_key, Some(version)).await.map_err(object_error)?,
+        None => {
+            // S3 has no conditional delete here: check the key still holds our upload
+            // right before deleting, so a re-upload since the copy is left alone.
+            let current = store.head(bucket, source_key, None).await.map_err(object_error)?;
+            if current.as_ref().is_some_and(|c| pin.matches(c)) {
+                store.delete(bucket, source_key, None).await.map_err(object_error)?;
+            } else {
+                tracing::warn!(key = source_key, "the key was re-uploaded during the move; the new upload is left in place");
+            }
+        }
+    }
+    Ok(moved(false))
 }

@@ -1,12 +1,12 @@
 //! ingest-starter: one csv-ingest execution per uploaded object of an S3 event.
 
-use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use common::WorkflowError;
-use common::ports::{StartOutcome, WorkflowStarter};
+use common::ports::{StartOutcome, WorkflowStarter, is_real_version};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::keys::{decode_event_key, is_ingestible, upload_execution_name};
+use crate::event::{Upload, uploads};
+use crate::keys::{is_ingestible, upload_execution_name};
 
 #[derive(Debug, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -37,46 +37,50 @@ pub enum Decision {
     Skip { key: String, reason: String },
 }
 
-pub fn decide(record: &S3EventRecord) -> Decision {
-    let raw_key = record.s3.object.key.clone().unwrap_or_default();
-    let event = record.event_name.as_deref().unwrap_or_default();
-    if !event.starts_with("ObjectCreated:") {
-        return Decision::Skip { key: raw_key, reason: format!("event {event:?} is not an object creation") };
+pub fn decide(upload: &Upload) -> Decision {
+    let raw_key = upload.raw_key.clone();
+    if !upload.event_name.starts_with("ObjectCreated:") {
+        return Decision::Skip { key: raw_key, reason: format!("event {:?} is not an object creation", upload.event_name) };
     }
-    let Some(key) = decode_event_key(&raw_key) else {
+    let Some(key) = upload.key.clone() else {
         return Decision::Skip { key: raw_key, reason: "the key does not decode to UTF-8".into() };
     };
-    let Some(bucket) = record.s3.bucket.name.clone().filter(|b| !b.is_empty()) else {
+    if upload.bucket.is_empty() {
         return Decision::Skip { key, reason: "the record names no bucket".into() };
-    };
+    }
     if !is_ingestible(&key) {
         return Decision::Skip { key, reason: "not a .csv object under incoming/".into() };
     }
-    let object = &record.s3.object;
-    let version = object
-        .version_id
+    // Unversioned buckets report no version or "null" for every upload of a key: only a
+    // real version id tells uploads apart; otherwise the sequencer (unique per write).
+    let version_id = upload.version_id.clone().filter(|v| is_real_version(v));
+    let identity = version_id
         .clone()
-        .or_else(|| object.sequencer.clone())
-        .or_else(|| object.e_tag.clone())
+        .or_else(|| upload.sequencer.clone().filter(|s| !s.is_empty()))
+        .or_else(|| upload.e_tag.clone())
         .unwrap_or_default();
-    let name = upload_execution_name(&bucket, &key, &version);
-    let input = json!({
-        "bucketName": bucket,
+    let name = upload_execution_name(&upload.bucket, &key, &identity);
+    let mut input = json!({
+        "bucketName": upload.bucket,
         "objectKey": key,
-        "size": object.size.unwrap_or(0),
-        "eTag": object.e_tag.clone().unwrap_or_default(),
+        "size": upload.size,
+        "eTag": upload.e_tag.clone().unwrap_or_default(),
     });
-    Decision::Start { bucket, key, name, input }
+    if let Some(version_id) = version_id {
+        input["versionId"] = json!(version_id);
+    }
+    Decision::Start { bucket: upload.bucket.clone(), key, name, input }
 }
 
 pub async fn start_uploads<W: WorkflowStarter>(
     starter: &W,
     state_machine_arn: &str,
-    event: S3Event,
+    event: &serde_json::Value,
 ) -> Result<StarterOutput, WorkflowError> {
+    let uploads = uploads(event).map_err(|e| WorkflowError::invalid_input(e.to_string()))?;
     let mut output = StarterOutput::default();
-    for record in &event.records {
-        match decide(record) {
+    for upload in &uploads {
+        match decide(upload) {
             Decision::Skip { key, reason } => {
                 tracing::info!(key, reason, "skipped");
                 output.skipped.push(Skipped { object_key: key, reason });

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use aws_lambda_events::event::s3::S3Event;
 use common::PortError;
 use common::ports::memory::{MemoryItemStore, MemoryObjectStore, MemoryWorkflowStarter, RecordingEmailSender};
 use common::ports::{AttrValue, ObjectStore};
@@ -14,7 +13,7 @@ use serde_json::json;
 
 const ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:csv-ingest";
 
-fn s3_event(records: &[(&str, &str, &str)]) -> S3Event {
+fn s3_event(records: &[(&str, &str, &str)]) -> serde_json::Value {
     let records: Vec<_> = records
         .iter()
         .map(|(event, key, sequencer)| {
@@ -29,7 +28,7 @@ fn s3_event(records: &[(&str, &str, &str)]) -> S3Event {
             })
         })
         .collect();
-    serde_json::from_value(json!({"Records": records})).expect("a valid S3 event")
+    json!({"Records": records})
 }
 
 #[tokio::test]
@@ -42,7 +41,7 @@ async fn starter_starts_every_csv_record_once_and_skips_the_rest() {
         ("ObjectRemoved:Delete", "incoming/old.csv", "04"),
         ("ObjectCreated:Copy", "processed/x.csv", "05"),
     ]);
-    let out = start_uploads(&sfn, ARN, event).await.expect("started");
+    let out = start_uploads(&sfn, ARN, &event).await.expect("started");
     let keys: Vec<&str> = out.started.iter().map(|s| s.object_key.as_str()).collect();
     assert_eq!(keys, ["incoming/day 1.csv", "incoming/café+more.csv"]);
     assert_eq!(out.skipped.len(), 3);
@@ -53,13 +52,13 @@ async fn starter_starts_every_csv_record_once_and_skips_the_rest() {
     );
 
     let again =
-        start_uploads(&sfn, ARN, s3_event(&[("ObjectCreated:Put", "incoming/day+1.csv", "01")])).await.expect("ok");
+        start_uploads(&sfn, ARN, &s3_event(&[("ObjectCreated:Put", "incoming/day+1.csv", "01")])).await.expect("ok");
     assert!(again.started[0].already_started, "a redelivered event starts nothing new");
     assert_eq!(again.started[0].execution_arn, out.started[0].execution_arn);
     assert_eq!(sfn.started().len(), 2);
 
     let reupload =
-        start_uploads(&sfn, ARN, s3_event(&[("ObjectCreated:Put", "incoming/day+1.csv", "99")])).await.expect("ok");
+        start_uploads(&sfn, ARN, &s3_event(&[("ObjectCreated:Put", "incoming/day+1.csv", "99")])).await.expect("ok");
     assert!(!reupload.started[0].already_started, "a new upload of the same key is new work");
 }
 
@@ -67,7 +66,7 @@ async fn starter_starts_every_csv_record_once_and_skips_the_rest() {
 async fn starter_failure_is_transient_so_s3_retries() {
     let sfn = MemoryWorkflowStarter::new();
     sfn.failures.push(PortError::Transient { service: "sfn", message: "throttled".into() });
-    let err = start_uploads(&sfn, ARN, s3_event(&[("ObjectCreated:Put", "incoming/a.csv", "1")])).await.unwrap_err();
+    let err = start_uploads(&sfn, ARN, &s3_event(&[("ObjectCreated:Put", "incoming/a.csv", "1")])).await.unwrap_err();
     assert_eq!(err.name, "TransientError");
 }
 
@@ -78,6 +77,7 @@ fn config() -> ProcessorConfig {
         write_concurrency: 4,
         max_write_attempts: 4,
         retry_base: Duration::from_millis(1),
+        report_part_size: common::ports::MIN_PART_SIZE,
     }
 }
 
@@ -92,7 +92,11 @@ async fn run(
     body: &[u8],
 ) -> Result<ProcessOutput, common::WorkflowError> {
     store.insert("sensor-uploads", key, body.to_vec());
-    process(store, db, &config(), ProcessInput { bucket_name: "sensor-uploads".into(), object_key: key.into() }).await
+    process(store, db, &config(), input(key)).await
+}
+
+fn input(key: &str) -> ProcessInput {
+    ProcessInput { bucket_name: "sensor-uploads".into(), object_key: key.into(), e_tag: None, version_id: None }
 }
 
 fn value_of(db: &MemoryItemStore, sensor: &str, ts: i64) -> Option<String> {
@@ -115,7 +119,8 @@ async fn processor_writes_a_good_file_with_bom_header_and_crlf() {
     )
     .await
     .expect("ok");
-    assert_eq!((out.rows_read, out.rows_written, out.rows_rejected, out.rejected_key), (3, 3, 0, None));
+    assert_eq!((out.rows_read, out.rows_written, out.rows_superseded, out.rows_rejected), (3, 3, 0, 0));
+    assert_eq!(out.rejected_key, None);
     assert_eq!(db.items("sensor_data").len(), 3);
     assert_eq!(value_of(&db, "s1", 1).as_deref(), Some("20.5"));
     assert!(store.keys("sensor-archive").is_empty(), "no rejected report without rejected rows");
@@ -155,13 +160,18 @@ async fn processor_names_empty_binary_invalid_and_missing_files() {
     assert_eq!(binary.name, "InvalidCsv");
     assert!(binary.message.contains("not CSV text"));
     let latin1 = run(&store, &db, "incoming/latin1.csv", b"caf\xe9,1,2\nna\xefve,2,3\n").await.unwrap_err();
-    assert_eq!(latin1.name, "InvalidCsv", "no valid row");
-    assert!(store.get("sensor-archive", "rejected/latin1.csv").is_some(), "the rows are still reported");
+    assert_eq!(latin1.name, "InvalidCsv", "not UTF-8 text");
+    assert!(latin1.message.contains("UTF-8") && latin1.message.contains("nothing was written"), "{}", latin1.message);
+    let all_bad = run(&store, &db, "incoming/all-bad.csv", b"a,b,c
+d,e,f
+").await.unwrap_err();
+    assert_eq!(all_bad.name, "InvalidCsv", "no valid row");
+    assert!(store.get("sensor-archive", "rejected/all-bad.csv").is_some(), "the rows are still reported");
     let missing = process(
         &store,
         &db,
         &config(),
-        ProcessInput { bucket_name: "sensor-uploads".into(), object_key: "incoming/none.csv".into() },
+        input("incoming/none.csv"),
     )
     .await;
     assert_eq!(missing.unwrap_err().name, "ObjectNotFound");
@@ -179,6 +189,7 @@ async fn processor_batches_by_25_retries_unprocessed_and_keeps_the_last_row_per_
     db.leave_unprocessed(&[5, 3, 25]);
     let out = run(&store, &db, "incoming/big.csv", body.as_bytes()).await.expect("ok");
     assert_eq!(out.rows_read, 1001);
+    assert_eq!(out.rows_read, out.rows_written + out.rows_superseded + out.rows_rejected);
     assert_eq!(db.items("sensor_data").len(), 1000, "one item per key");
     assert_eq!(value_of(&db, "s0", 0).as_deref(), Some("999999"), "the last row wins");
     assert!(db.batch_sizes().iter().all(|n| *n <= 25));
@@ -200,7 +211,7 @@ async fn processor_gives_up_transiently_when_dynamodb_keeps_refusing() {
         &store,
         &db,
         &cfg,
-        ProcessInput { bucket_name: "sensor-uploads".into(), object_key: "incoming/t.csv".into() },
+        input("incoming/t.csv"),
     )
     .await
     .unwrap_err();
@@ -211,14 +222,14 @@ async fn processor_gives_up_transiently_when_dynamodb_keeps_refusing() {
 #[tokio::test]
 async fn processor_rejects_empty_names() {
     let (store, db) = (MemoryObjectStore::new(), table());
-    let err = process(&store, &db, &config(), ProcessInput { bucket_name: String::new(), object_key: "k".into() })
+    let err = process(&store, &db, &config(), ProcessInput { bucket_name: String::new(), ..input("k") })
         .await
         .unwrap_err();
     assert_eq!(err.name, "InvalidInput");
 }
 
 fn move_input(key: &str, destination: Destination) -> MoveInput {
-    MoveInput { bucket_name: "sensor-uploads".into(), object_key: key.into(), destination }
+    MoveInput { bucket_name: "sensor-uploads".into(), object_key: key.into(), destination, e_tag: None, version_id: None }
 }
 
 #[tokio::test]
@@ -230,7 +241,7 @@ async fn mover_moves_checks_and_is_safe_to_rerun() {
     assert_eq!(out.key, "processed/a b+c é.csv");
     assert!(!out.already_moved);
     assert_eq!(store.get("sensor-archive", "processed/a b+c é.csv").as_deref(), Some(&b"s,1,1\n"[..]));
-    assert!(store.head("sensor-uploads", key).await.expect("head").is_none());
+    assert!(store.head("sensor-uploads", key, None).await.expect("head").is_none());
 
     let again =
         move_object(&store, "sensor-archive", move_input(key, Destination::Processed)).await.expect("rerun succeeds");
@@ -256,7 +267,7 @@ async fn emailer_reports_success_and_failure() {
     let ses = RecordingEmailSender::new();
     let ok: ReportInput = serde_json::from_value(json!({
         "bucketName": "sensor-uploads", "objectKey": "incoming/a.csv",
-        "processing": {"bucketName": "sensor-uploads", "objectKey": "incoming/a.csv", "rowsRead": 10, "rowsWritten": 8, "rowsRejected": 2, "rejectedKey": "rejected/a.csv"},
+        "processing": {"bucketName": "sensor-uploads", "objectKey": "incoming/a.csv", "rowsRead": 10, "rowsWritten": 7, "rowsSuperseded": 1, "rowsRejected": 2, "rejectedKey": "rejected/a.csv"},
         "moved": {"bucket": "sensor-archive", "key": "processed/a.csv"}
     }))
     .expect("input");
@@ -272,9 +283,10 @@ async fn emailer_reports_success_and_failure() {
     assert_eq!(sent[0].to, ["ops@example.com"]);
     assert_eq!(sent[0].subject, "Sensor upload processed: incoming/a.csv");
     for expected in [
-        "Rows read:     10",
-        "Rows written:  8",
-        "Rows rejected: 2",
+        "Rows read:       10",
+        "Rows written:    7",
+        "Rows superseded: 1",
+        "Rows rejected:   2",
         "s3://sensor-archive/rejected/a.csv",
         "s3://sensor-archive/processed/a.csv",
     ] {
@@ -301,9 +313,9 @@ fn the_example_events_match_the_handlers_inputs() {
         let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
         serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture exists")).expect("fixture is JSON")
     };
-    let event: S3Event = serde_json::from_value(read("ingest-starter.json")).expect("an S3 event");
+    let uploads = ingest::event::uploads(&read("ingest-starter.json")).expect("an S3 event");
     assert!(
-        matches!(ingest::starter::decide(&event.records[0]), ingest::starter::Decision::Start { ref key, .. } if key == "incoming/sample readings.csv")
+        matches!(ingest::starter::decide(&uploads[0]), ingest::starter::Decision::Start { ref key, .. } if key == "incoming/sample readings.csv")
     );
     let _: ProcessInput = serde_json::from_value(read("csv-processor.json")).expect("processor input");
     let _: MoveInput = serde_json::from_value(read("file-mover.json")).expect("mover input");

@@ -7,7 +7,6 @@ pub mod memory;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::pin::Pin;
 
 use crate::error::PortError;
 
@@ -18,17 +17,77 @@ pub type PortResult<T> = Result<T, PortError>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {
     pub size: u64,
+    /// The ETag as S3 gives it (with its quotes).
+    pub e_tag: Option<String>,
+    /// The version id in a versioned bucket.
+    pub version_id: Option<String>,
+}
+
+/// The stored object an operation must act on: the upload an execution was started for,
+/// not whatever the key holds by the time the operation runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectPin {
+    pub version_id: Option<String>,
     pub e_tag: Option<String>,
 }
 
+impl ObjectPin {
+    pub fn new(version_id: Option<&str>, e_tag: Option<&str>) -> Self {
+        Self {
+            version_id: version_id.filter(|v| is_real_version(v)).map(str::to_owned),
+            e_tag: e_tag.filter(|e| !e.trim().is_empty()).map(str::to_owned),
+        }
+    }
+
+    /// A real version id: S3 writes `null` (or nothing) for an unversioned bucket, and
+    /// every upload of a key there shares that "version".
+    pub fn version(&self) -> Option<&str> {
+        self.version_id.as_deref().filter(|v| is_real_version(v))
+    }
+
+    /// Whether `meta` is the pinned object (an ETag compared without its quotes).
+    pub fn matches(&self, meta: &ObjectMeta) -> bool {
+        let version_ok = match (self.version(), meta.version_id.as_deref()) {
+            (Some(want), Some(have)) => want == have,
+            _ => true,
+        };
+        let e_tag_ok = match (self.e_tag.as_deref(), meta.e_tag.as_deref()) {
+            (Some(want), Some(have)) => unquote(want) == unquote(have),
+            _ => true,
+        };
+        version_ok && e_tag_ok
+    }
+}
+
+pub fn is_real_version(version_id: &str) -> bool {
+    !version_id.trim().is_empty() && version_id != "null"
+}
+
+pub fn unquote(e_tag: &str) -> &str {
+    e_tag.trim().trim_matches('"')
+}
+
 /// A streamed object body: read it incrementally, never whole.
-pub type ObjectReader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
+pub type ObjectReader = std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>;
+
+/// S3's smallest part of a multipart upload (all but the last part).
+pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
+/// S3's most parts in one multipart upload.
+pub const MAX_PARTS: u64 = 10_000;
+/// CopyObject's largest source: bigger objects need a multipart copy.
+pub const MAX_COPY_OBJECT: u64 = 5 * 1024 * 1024 * 1024;
 
 pub trait ObjectStore: Send + Sync {
-    /// Opens the object for streaming; `NotFound` when it does not exist.
-    fn open(&self, bucket: &str, key: &str) -> impl Future<Output = PortResult<ObjectReader>> + Send;
-    /// The object's size and ETag, or `None` when it does not exist.
-    fn head(&self, bucket: &str, key: &str) -> impl Future<Output = PortResult<Option<ObjectMeta>>> + Send;
+    /// Opens the pinned object for streaming: `NotFound` when it does not exist,
+    /// `ConditionFailed` when the key now holds another object than the pinned one.
+    fn open(&self, bucket: &str, key: &str, pin: &ObjectPin) -> impl Future<Output = PortResult<ObjectReader>> + Send;
+    /// The object's (or the given version's) size, ETag and version, `None` when absent.
+    fn head(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> impl Future<Output = PortResult<Option<ObjectMeta>>> + Send;
     fn put(
         &self,
         bucket: &str,
@@ -36,16 +95,58 @@ pub trait ObjectStore: Send + Sync {
         body: Vec<u8>,
         content_type: &str,
     ) -> impl Future<Output = PortResult<()>> + Send;
-    /// Server-side copy; `NotFound` when the source does not exist.
+    /// Server-side copy of the pinned source of `size` bytes (a multipart copy when it is
+    /// too big for CopyObject); `NotFound` when the source does not exist,
+    /// `ConditionFailed` when it is no longer the pinned object.
     fn copy(
         &self,
         source_bucket: &str,
         source_key: &str,
+        pin: &ObjectPin,
+        size: u64,
         target_bucket: &str,
         target_key: &str,
     ) -> impl Future<Output = PortResult<()>> + Send;
-    /// Deleting an object that does not exist succeeds (as in S3).
-    fn delete(&self, bucket: &str, key: &str) -> impl Future<Output = PortResult<()>> + Send;
+    /// Deletes the object, or only the given version of it. Deleting an object that does
+    /// not exist succeeds (as in S3).
+    fn delete(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+    /// Starts a multipart upload; returns its upload id.
+    fn start_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+    ) -> impl Future<Output = PortResult<String>> + Send;
+    /// Uploads part `number` (1-based); returns its ETag. Every part but the last must
+    /// hold at least [`MIN_PART_SIZE`] bytes, or completing the upload fails.
+    fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        body: Vec<u8>,
+    ) -> impl Future<Output = PortResult<String>> + Send;
+    fn complete_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[(i32, String)],
+    ) -> impl Future<Output = PortResult<()>> + Send;
+    fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> impl Future<Output = PortResult<()>> + Send;
+}
+
+/// The byte ranges (inclusive ends, as HTTP ranges) of a multipart copy of `size` bytes
+/// in parts of `preferred` bytes, grown when needed to stay within [`MAX_PARTS`].
+pub fn copy_ranges(size: u64, preferred: u64) -> Vec<(u64, u64)> {
+    let part = preferred.max(MIN_PART_SIZE as u64).max(size.div_ceil(MAX_PARTS));
+    (0..size.div_ceil(part)).map(|i| (i * part, ((i + 1) * part).min(size) - 1)).collect()
 }
 
 // ---------------------------------------------------------------- items (DynamoDB)
@@ -280,6 +381,29 @@ pub trait PushSender: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multipart_copies_cover_the_object_in_at_most_10000_parts() {
+        assert_eq!(copy_ranges(12 * 1024 * 1024, 5 * 1024 * 1024).len(), 3);
+        let ranges = copy_ranges(12 * 1024 * 1024, 1);
+        assert_eq!(ranges[0], (0, MIN_PART_SIZE as u64 - 1), "parts are at least 5 MiB");
+        assert_eq!(ranges.last().map(|r| r.1), Some(12 * 1024 * 1024 - 1));
+        let five_tib = 5u64 << 40;
+        let ranges = copy_ranges(five_tib, 512 << 20);
+        assert!(ranges.len() as u64 <= MAX_PARTS);
+        assert!(ranges.windows(2).all(|w| w[0].1 + 1 == w[1].0), "contiguous");
+        assert_eq!(ranges.last().map(|r| r.1), Some(five_tib - 1));
+    }
+
+    #[test]
+    fn null_and_empty_versions_pin_nothing() {
+        assert_eq!(ObjectPin::new(Some("null"), None).version(), None);
+        assert_eq!(ObjectPin::new(Some(""), None).version(), None);
+        assert_eq!(ObjectPin::new(Some("v1"), None).version(), Some("v1"));
+        let meta = ObjectMeta { size: 1, e_tag: Some("\"abc\"".into()), version_id: None };
+        assert!(ObjectPin::new(None, Some("abc")).matches(&meta), "quotes do not matter");
+        assert!(!ObjectPin::new(None, Some("\"abd\"")).matches(&meta));
+    }
 
     #[test]
     fn execution_arn_follows_step_functions() {
