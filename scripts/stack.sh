@@ -77,6 +77,9 @@ AWS_ENDPOINT_URL_PINPOINT=http://127.0.0.1:$PINPOINT_PORT
 CSV_INGEST_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:csv-ingest
 FRIDAY_REMINDER_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:friday-reminder
 RUST_LOG=info
+# Small enough that the end-to-end tests exercise file-mover's multipart copy (UploadPartCopy).
+MULTIPART_COPY_THRESHOLD_BYTES=8388608
+MULTIPART_COPY_PART_BYTES=5242880
 ENV
   start moto "http://127.0.0.1:$MOTO_PORT/moto-api/" 30 \
     "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" || return 1

@@ -21,7 +21,7 @@ def lambda_api():
     return make_client("lambda", LAMBDA)
 
 
-def s3_event(key: str, sequencer: str, size: int = 1, event: str = "ObjectCreated:Put") -> dict:
+def s3_event(key: str, sequencer: str, size: int = 1, event: str = "ObjectCreated:Put", etag: str = "") -> dict:
     return {
         "Records": [
             {
@@ -38,7 +38,7 @@ def s3_event(key: str, sequencer: str, size: int = 1, event: str = "ObjectCreate
                     "configurationId": "csv-upload",
                     "bucket": {"name": SOURCE, "ownerIdentity": {"principalId": "local"}, "arn": f"arn:aws:s3:::{SOURCE}"},
                     # S3 form-urlencodes keys in events: spaces as '+', the rest percent-encoded.
-                    "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": size, "eTag": "e", "sequencer": sequencer},
+                    "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": size, "eTag": etag, "sequencer": sequencer},
                 },
             }
         ]
@@ -53,8 +53,8 @@ def invoke(lambda_api, function: str, payload: dict) -> dict:
 
 
 def upload_and_run(s3, sfn, lambda_api, key: str, body: bytes, timeout: float = 60.0) -> dict:
-    s3.put_object(Bucket=SOURCE, Key=key, Body=body)
-    started = invoke(lambda_api, "ingest-starter", s3_event(key, uuid.uuid4().hex, len(body)))
+    etag = s3.put_object(Bucket=SOURCE, Key=key, Body=body)["ETag"].strip('"')
+    started = invoke(lambda_api, "ingest-starter", s3_event(key, uuid.uuid4().hex, len(body), etag=etag))
     assert [s["objectKey"] for s in started["started"]] == [key], started
     return wait_for_execution(sfn, started["started"][0]["executionArn"], timeout)
 
@@ -90,7 +90,7 @@ def test_a_good_file_lands_in_the_table_moves_and_is_reported(s3, sfn, dynamodb,
     assert not exists(s3, SOURCE, key) and exists(s3, ARCHIVE, f"processed/good-{run}.csv")
     (mail,) = emails_about(key)
     assert mail["destinations"]["ToAddresses"] == ["ops@example.com"]
-    assert "Rows written:  3" in mail["body"]
+    assert "Rows written:    3" in mail["body"]
     # The report waited its ten minutes, in virtual time.
     assert (described["stopDate"] - described["startDate"]).total_seconds() >= 600
 
@@ -158,3 +158,50 @@ def test_a_redelivered_event_starts_nothing_new(s3, sfn, lambda_api):
     assert names.count(arn.rsplit(":", 1)[1]) == 1
     skipped = invoke(lambda_api, "ingest-starter", s3_event("incoming/readme.txt", "x"))
     assert skipped["started"] == [] and skipped["skipped"][0]["objectKey"] == "incoming/readme.txt"
+
+
+def test_a_reupload_before_processing_is_not_processed_moved_or_deleted_by_the_old_execution(s3, sfn, lambda_api):
+    run = uuid.uuid4().hex[:8]
+    key = f"incoming/reupload-{run}.csv"
+    first = s3.put_object(Bucket=SOURCE, Key=key, Body=f"r{run},1,1\n".encode())["ETag"].strip('"')
+    s3.put_object(Bucket=SOURCE, Key=key, Body=f"r{run},1,2\nr{run},2,2\n".encode())
+    started = invoke(lambda_api, "ingest-starter", s3_event(key, f"old-{run}", etag=first))
+    described = wait_for_execution(sfn, started["started"][0]["executionArn"])
+    assert described["status"] == "FAILED" and described["error"] == "ObjectChanged", described
+    body = s3.get_object(Bucket=SOURCE, Key=key)["Body"].read().decode()
+    assert body.count("\n") == 2, "the later upload is still in place for its own execution"
+    assert not exists(s3, ARCHIVE, f"failed/reupload-{run}.csv")
+    (mail,) = emails_about(key)
+    assert "Error: ObjectChanged" in mail["body"]
+
+
+def test_a_large_file_of_bad_rows_streams_its_report_and_moves_in_parts(s3, sfn, dynamodb, lambda_api):
+    run = uuid.uuid4().hex[:8]
+    key = f"incoming/large-{run}.csv"
+    bad = f"l{run},not-a-time,{'9' * 880}\n".encode()
+    body = f"l{run},1,1\n".encode() + bad * (12 * 1024 * 1024 // len(bad))
+    described = upload_and_run(s3, sfn, lambda_api, key, body, timeout=120)
+    assert described["status"] == "SUCCEEDED", described
+    counts = json.loads(described["output"])["processing"]["counts"]
+    assert counts["rowsWritten"] == 1 and counts["rowsRejected"] == counts["rowsRead"] - 1
+    report = s3.get_object(Bucket=ARCHIVE, Key=counts["rejectedKey"])["Body"].read()
+    assert report.count(b"\n") == counts["rowsRejected"] + 1, "every rejected row is in the report"
+    assert len(report) > 8 * 1024 * 1024, "the report went up in more than one part"
+    moved = s3.head_object(Bucket=ARCHIVE, Key=f"processed/large-{run}.csv")
+    assert moved["ContentLength"] == len(body), "the multipart copy is whole"
+
+
+def test_eventbridge_object_created_events_start_the_workflow(s3, sfn, lambda_api):
+    run = uuid.uuid4().hex[:8]
+    key = f"incoming/bridge {run}.csv"
+    etag = s3.put_object(Bucket=SOURCE, Key=key, Body=f"e{run},1,1\n".encode())["ETag"].strip('"')
+    event = {
+        "version": "0", "detail-type": "Object Created", "source": "aws.s3", "account": "123456789012",
+        "region": "us-east-1", "resources": [f"arn:aws:s3:::{SOURCE}"],
+        "detail": {"version": "0", "bucket": {"name": SOURCE},
+                   "object": {"key": key, "size": 9, "etag": etag, "sequencer": run}, "reason": "PutObject"},
+    }
+    started = invoke(lambda_api, "ingest-starter", event)
+    described = wait_for_execution(sfn, started["started"][0]["executionArn"])
+    assert described["status"] == "SUCCEEDED", described
+    assert exists(s3, ARCHIVE, f"processed/bridge {run}.csv")

@@ -364,6 +364,7 @@ fn processor_config(concurrency: usize) -> ingest::processor::ProcessorConfig {
         write_concurrency: concurrency,
         max_write_attempts: 8,
         retry_base: Duration::from_millis(50),
+        report_part_size: ingest::rejects::PART_SIZE,
     }
 }
 
@@ -378,6 +379,8 @@ async fn csv_parsing(report: &mut Report, args: &Args) -> Result<(), String> {
         let input = ingest::processor::ProcessInput {
             bucket_name: "sensor-uploads".into(),
             object_key: "incoming/parse.csv".into(),
+            e_tag: None,
+            version_id: None,
         };
         let out = ingest::processor::process(&store, &NullItemStore, &processor_config(8), input)
             .await
@@ -510,6 +513,8 @@ async fn write_pipelining(report: &mut Report) -> Result<(), String> {
         let input = ingest::processor::ProcessInput {
             bucket_name: "sensor-uploads".into(),
             object_key: "incoming/pipe.csv".into(),
+            e_tag: None,
+            version_id: None,
         };
         ingest::processor::process(&store, &db, &processor_config(concurrency), input)
             .await

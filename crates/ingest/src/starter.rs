@@ -60,15 +60,14 @@ pub fn decide(upload: &Upload) -> Decision {
         .or_else(|| upload.e_tag.clone())
         .unwrap_or_default();
     let name = upload_execution_name(&upload.bucket, &key, &identity);
-    let mut input = json!({
+    // Later steps read and copy exactly this upload (null: nothing to pin by).
+    let input = json!({
         "bucketName": upload.bucket,
         "objectKey": key,
         "size": upload.size,
-        "eTag": upload.e_tag.clone().unwrap_or_default(),
+        "eTag": upload.e_tag.clone().filter(|e| !e.is_empty()),
+        "versionId": version_id,
     });
-    if let Some(version_id) = version_id {
-        input["versionId"] = json!(version_id);
-    }
     Decision::Start { bucket: upload.bucket.clone(), key, name, input }
 }
 

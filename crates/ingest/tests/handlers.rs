@@ -48,7 +48,7 @@ async fn starter_starts_every_csv_record_once_and_skips_the_rest() {
     let started = sfn.started();
     assert_eq!(
         started[0].input,
-        json!({"bucketName": "sensor-uploads", "objectKey": "incoming/day 1.csv", "size": 42, "eTag": "abc"})
+        json!({"bucketName": "sensor-uploads", "objectKey": "incoming/day 1.csv", "size": 42, "eTag": "abc", "versionId": null})
     );
 
     let again =

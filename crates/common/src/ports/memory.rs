@@ -304,10 +304,19 @@ pub struct MemoryItemStore {
     /// Items to leave unprocessed in the next `batch_put` calls, one count per call.
     unprocessed_plan: Mutex<VecDeque<usize>>,
     batch_sizes: Mutex<Vec<usize>>,
+    /// Items a `batch_put` refuses as DynamoDB refuses an invalid item: the whole call.
+    refuse: Option<Box<dyn Fn(&Item) -> bool + Send + Sync>>,
     pub failures: Failures,
 }
 
 impl MemoryItemStore {
+    /// `batch_put` answers `ValidationException` for any call holding an item for which
+    /// `refused` is true (DynamoDB validates every item before writing any).
+    pub fn refusing(mut self, refused: impl Fn(&Item) -> bool + Send + Sync + 'static) -> Self {
+        self.refuse = Some(Box::new(refused));
+        self
+    }
+
     pub fn new() -> Self {
         Self::default()
     }
@@ -476,6 +485,15 @@ impl ItemStore for MemoryItemStore {
                 service: "dynamodb",
                 code: "ValidationException".into(),
                 message: "Provided list of item keys contains duplicates".into(),
+            });
+        }
+        if let Some(refused) = &self.refuse
+            && items.iter().any(|item| refused(item))
+        {
+            return Err(PortError::Rejected {
+                service: "dynamodb",
+                code: "ValidationException".into(),
+                message: "One or more parameter values were invalid".into(),
             });
         }
         lock(&self.batch_sizes).push(items.len());

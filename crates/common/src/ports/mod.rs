@@ -35,7 +35,8 @@ impl ObjectPin {
     pub fn new(version_id: Option<&str>, e_tag: Option<&str>) -> Self {
         Self {
             version_id: version_id.filter(|v| is_real_version(v)).map(str::to_owned),
-            e_tag: e_tag.filter(|e| !e.trim().is_empty()).map(str::to_owned),
+            // S3 events carry the ETag bare; `If-Match` wants it quoted, as S3 answers it.
+            e_tag: e_tag.filter(|e| !unquote(e).is_empty()).map(|e| format!("\"{}\"", unquote(e))),
         }
     }
 
