@@ -110,7 +110,8 @@ mod tests {
 
     #[test]
     fn non_numbers_are_refused() {
-        for text in ["", "-", ".", "abc", "1.2.3", "1e", "e5", "NaN", "inf", "infinity", "0x10", "1_000", "1,5", "1e+"] {
+        for text in ["", "-", ".", "abc", "1.2.3", "1e", "e5", "NaN", "inf", "infinity", "0x10", "1_000", "1,5", "1e+"]
+        {
             assert_eq!(check(text), Err(NumberError::NotANumber), "{text:?}");
         }
     }

@@ -103,7 +103,10 @@ pub async fn move_object<S: ObjectStore>(
             if current.as_ref().is_some_and(|c| pin.matches(c)) {
                 store.delete(bucket, source_key, None).await.map_err(object_error)?;
             } else {
-                tracing::warn!(key = source_key, "the key was re-uploaded during the move; the new upload is left in place");
+                tracing::warn!(
+                    key = source_key,
+                    "the key was re-uploaded during the move; the new upload is left in place"
+                );
             }
         }
     }

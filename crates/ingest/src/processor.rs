@@ -100,9 +100,8 @@ pub async fn process<S: ObjectStore, D: ItemStore>(
     // and hands batches to the writer lanes and bad rows to the report as it goes.
     let outlets = Outlets { lanes, rejects };
     let parser = tokio::task::spawn_blocking(move || parse(tokio_util::io::SyncIoBridge::new(reader), outlets));
-    let writers = futures::future::join_all(
-        receivers.into_iter().map(|rx| write_lane(db, config, rx, writer_rejects.clone())),
-    );
+    let writers =
+        futures::future::join_all(receivers.into_iter().map(|rx| write_lane(db, config, rx, writer_rejects.clone())));
     drop(writer_rejects);
     let report = stream_report(store, &config.target_bucket, &rejected_key, config.report_part_size, report_lines);
     let (parsed, written, reported) = tokio::join!(parser, writers, report);

@@ -40,7 +40,10 @@ pub enum Decision {
 pub fn decide(upload: &Upload) -> Decision {
     let raw_key = upload.raw_key.clone();
     if !upload.event_name.starts_with("ObjectCreated:") {
-        return Decision::Skip { key: raw_key, reason: format!("event {:?} is not an object creation", upload.event_name) };
+        return Decision::Skip {
+            key: raw_key,
+            reason: format!("event {:?} is not an object creation", upload.event_name),
+        };
     }
     let Some(key) = upload.key.clone() else {
         return Decision::Skip { key: raw_key, reason: "the key does not decode to UTF-8".into() };

@@ -56,7 +56,11 @@ pub async fn write_lane<D: ItemStore>(
 
 enum Refusal {
     /// DynamoDB's `ValidationException`: something in the request is invalid.
-    Invalid { written: u64, left: Vec<Reading>, message: String },
+    Invalid {
+        written: u64,
+        left: Vec<Reading>,
+        message: String,
+    },
     Failed(WorkflowError),
 }
 

@@ -162,18 +162,19 @@ async fn processor_names_empty_binary_invalid_and_missing_files() {
     let latin1 = run(&store, &db, "incoming/latin1.csv", b"caf\xe9,1,2\nna\xefve,2,3\n").await.unwrap_err();
     assert_eq!(latin1.name, "InvalidCsv", "not UTF-8 text");
     assert!(latin1.message.contains("UTF-8") && latin1.message.contains("nothing was written"), "{}", latin1.message);
-    let all_bad = run(&store, &db, "incoming/all-bad.csv", b"a,b,c
-d,e,f
-").await.unwrap_err();
-    assert_eq!(all_bad.name, "InvalidCsv", "no valid row");
-    assert!(store.get("sensor-archive", "rejected/all-bad.csv").is_some(), "the rows are still reported");
-    let missing = process(
+    let all_bad = run(
         &store,
         &db,
-        &config(),
-        input("incoming/none.csv"),
+        "incoming/all-bad.csv",
+        b"a,b,c
+d,e,f
+",
     )
-    .await;
+    .await
+    .unwrap_err();
+    assert_eq!(all_bad.name, "InvalidCsv", "no valid row");
+    assert!(store.get("sensor-archive", "rejected/all-bad.csv").is_some(), "the rows are still reported");
+    let missing = process(&store, &db, &config(), input("incoming/none.csv")).await;
     assert_eq!(missing.unwrap_err().name, "ObjectNotFound");
     assert!(db.items("sensor_data").is_empty());
 }
@@ -207,14 +208,7 @@ async fn processor_gives_up_transiently_when_dynamodb_keeps_refusing() {
     let mut cfg = config();
     cfg.write_concurrency = 1;
     store.insert("sensor-uploads", "incoming/t.csv", b"s,1,1\n".to_vec());
-    let err = process(
-        &store,
-        &db,
-        &cfg,
-        input("incoming/t.csv"),
-    )
-    .await
-    .unwrap_err();
+    let err = process(&store, &db, &cfg, input("incoming/t.csv")).await.unwrap_err();
     assert_eq!(err.name, "TransientError");
     assert!(err.message.contains("unprocessed"));
 }
@@ -222,14 +216,19 @@ async fn processor_gives_up_transiently_when_dynamodb_keeps_refusing() {
 #[tokio::test]
 async fn processor_rejects_empty_names() {
     let (store, db) = (MemoryObjectStore::new(), table());
-    let err = process(&store, &db, &config(), ProcessInput { bucket_name: String::new(), ..input("k") })
-        .await
-        .unwrap_err();
+    let err =
+        process(&store, &db, &config(), ProcessInput { bucket_name: String::new(), ..input("k") }).await.unwrap_err();
     assert_eq!(err.name, "InvalidInput");
 }
 
 fn move_input(key: &str, destination: Destination) -> MoveInput {
-    MoveInput { bucket_name: "sensor-uploads".into(), object_key: key.into(), destination, e_tag: None, version_id: None }
+    MoveInput {
+        bucket_name: "sensor-uploads".into(),
+        object_key: key.into(),
+        destination,
+        e_tag: None,
+        version_id: None,
+    }
 }
 
 #[tokio::test]

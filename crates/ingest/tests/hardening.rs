@@ -36,7 +36,13 @@ fn pinned(key: &str, e_tag: Option<String>, version_id: Option<String>) -> Proce
 }
 
 fn move_pinned(key: &str, e_tag: Option<String>, version_id: Option<String>) -> MoveInput {
-    MoveInput { bucket_name: SOURCE.into(), object_key: key.into(), destination: Destination::Processed, e_tag, version_id }
+    MoveInput {
+        bucket_name: SOURCE.into(),
+        object_key: key.into(),
+        destination: Destination::Processed,
+        e_tag,
+        version_id,
+    }
 }
 
 #[tokio::test]
@@ -86,7 +92,11 @@ async fn only_a_real_404_is_object_not_found_access_denied_is_a_storage_error() 
     assert_eq!(err.name, "StorageError");
     assert!(err.message.contains("AccessDenied"), "{}", err.message);
 
-    store.failures.push(PortError::Rejected { service: "s3", code: "KMS.DisabledException".into(), message: "k".into() });
+    store.failures.push(PortError::Rejected {
+        service: "s3",
+        code: "KMS.DisabledException".into(),
+        message: "k".into(),
+    });
     let err = move_object(&store, ARCHIVE, move_pinned("incoming/d.csv", None, None)).await.unwrap_err();
     assert_eq!(err.name, "StorageError");
     assert!(err.message.contains("KMS.DisabledException"));
@@ -115,12 +125,16 @@ async fn a_row_dynamodb_refuses_is_isolated_and_reported_while_the_rest_is_writt
 #[tokio::test]
 async fn rows_beyond_dynamodbs_limits_are_rejected_before_any_write() {
     let (store, db) = (MemoryObjectStore::new(), table());
-    let body = format!("s,1,1\ns,2,1e126\n{},3,1\ns,4,1.234567890123456789012345678901234567890\ns,5,5\n", "x".repeat(2049));
+    let body =
+        format!("s,1,1\ns,2,1e126\n{},3,1\ns,4,1.234567890123456789012345678901234567890\ns,5,5\n", "x".repeat(2049));
     store.insert(SOURCE, "incoming/limits.csv", body);
     let out = process(&store, &db, &config(), pinned("incoming/limits.csv", None, None)).await.expect("ok");
     assert_eq!((out.rows_written, out.rows_rejected), (2, 3));
     let report = String::from_utf8(store.get(ARCHIVE, "rejected/limits.csv").expect("report")).expect("utf8");
-    assert!(report.contains("number range") && report.contains("2048") && report.contains("38 significant"), "{report}");
+    assert!(
+        report.contains("number range") && report.contains("2048") && report.contains("38 significant"),
+        "{report}"
+    );
 }
 
 #[tokio::test]
@@ -196,5 +210,8 @@ async fn a_null_version_id_does_not_merge_reuploads_into_one_execution() {
 
     let versioned = start_uploads(&sfn, ARN, &upload("04", "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")).await.expect("ok");
     assert!(!versioned.started[0].already_started);
-    assert_eq!(sfn.started().last().map(|s| s.input["versionId"].clone()), Some(json!("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")));
+    assert_eq!(
+        sfn.started().last().map(|s| s.input["versionId"].clone()),
+        Some(json!("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"))
+    );
 }

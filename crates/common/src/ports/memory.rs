@@ -40,7 +40,11 @@ struct StoredObject {
 
 impl StoredObject {
     fn meta(&self) -> ObjectMeta {
-        ObjectMeta { size: self.body.len() as u64, e_tag: Some(self.e_tag.clone()), version_id: self.version_id.clone() }
+        ObjectMeta {
+            size: self.body.len() as u64,
+            e_tag: Some(self.e_tag.clone()),
+            version_id: self.version_id.clone(),
+        }
     }
 }
 
@@ -85,8 +89,7 @@ impl MemoryObjectStore {
         state.next_id += 1;
         let versioned = state.versioned.contains(bucket);
         let e_tag = format!("\"{}-{}\"", short_hash(&String::from_utf8_lossy(&body)), body.len());
-        let stored =
-            StoredObject { body, e_tag, version_id: versioned.then(|| format!("v{:08}", state.next_id)) };
+        let stored = StoredObject { body, e_tag, version_id: versioned.then(|| format!("v{:08}", state.next_id)) };
         let meta = stored.meta();
         let versions = state.objects.entry((bucket.to_owned(), key.to_owned())).or_default();
         if !versioned {
@@ -211,9 +214,10 @@ impl ObjectStore for MemoryObjectStore {
         let mut state = lock(&self.state);
         state.next_id += 1;
         let id = format!("upload-{}", state.next_id);
-        state
-            .uploads
-            .insert(id.clone(), PendingUpload { bucket: bucket.to_owned(), key: key.to_owned(), parts: BTreeMap::new() });
+        state.uploads.insert(
+            id.clone(),
+            PendingUpload { bucket: bucket.to_owned(), key: key.to_owned(), parts: BTreeMap::new() },
+        );
         Ok(id)
     }
 
@@ -296,6 +300,8 @@ impl ObjectStore for MemoryObjectStore {
 
 // ---------------------------------------------------------------- items
 
+type ItemPredicate = dyn Fn(&Item) -> bool + Send + Sync;
+
 /// Tables keyed by their key attributes (hash, then optional range), as declared.
 #[derive(Default)]
 pub struct MemoryItemStore {
@@ -305,7 +311,7 @@ pub struct MemoryItemStore {
     unprocessed_plan: Mutex<VecDeque<usize>>,
     batch_sizes: Mutex<Vec<usize>>,
     /// Items a `batch_put` refuses as DynamoDB refuses an invalid item: the whole call.
-    refuse: Option<Box<dyn Fn(&Item) -> bool + Send + Sync>>,
+    refuse: Option<Box<ItemPredicate>>,
     pub failures: Failures,
 }
 
@@ -488,7 +494,7 @@ impl ItemStore for MemoryItemStore {
             });
         }
         if let Some(refused) = &self.refuse
-            && items.iter().any(|item| refused(item))
+            && items.iter().any(refused)
         {
             return Err(PortError::Rejected {
                 service: "dynamodb",

@@ -110,12 +110,7 @@ pub trait ObjectStore: Send + Sync {
     ) -> impl Future<Output = PortResult<()>> + Send;
     /// Deletes the object, or only the given version of it. Deleting an object that does
     /// not exist succeeds (as in S3).
-    fn delete(
-        &self,
-        bucket: &str,
-        key: &str,
-        version_id: Option<&str>,
-    ) -> impl Future<Output = PortResult<()>> + Send;
+    fn delete(&self, bucket: &str, key: &str, version_id: Option<&str>) -> impl Future<Output = PortResult<()>> + Send;
     /// Starts a multipart upload; returns its upload id.
     fn start_upload(
         &self,

@@ -1,7 +1,7 @@
 //! ingest-starter: S3 event (notification or EventBridge) -> one csv-ingest execution per uploaded CSV.
 
-use common::ports::aws::SfnWorkflowStarter;
 use common::Env;
+use common::ports::aws::SfnWorkflowStarter;
 use ingest::starter::start_uploads;
 use lambda_runtime::{LambdaEvent, service_fn};
 
