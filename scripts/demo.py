@@ -80,9 +80,11 @@ def demo_csv_ingest() -> bool:
     heading("csv-ingest: an S3 upload of sensor readings -> DynamoDB -> processed/ -> report e-mail")
     key = "incoming/sample readings.csv"
     body = (ROOT / "events/sample-readings.csv").read_bytes()
-    S3.put_object(Bucket="sensor-uploads", Key=key, Body=body)
+    etag = S3.put_object(Bucket="sensor-uploads", Key=key, Body=body)["ETag"].strip('"')
     print(f"uploaded s3://sensor-uploads/{key} ({len(body)} bytes, 9 rows, 3 of them bad)")
     event = json.loads((ROOT / "events/ingest-starter.json").read_text())
+    # The execution reads exactly the upload its event names: give the event this upload's ETag.
+    event["Records"][0]["s3"]["object"]["eTag"] = etag
     started = invoke("ingest-starter", event)
     print(f"ingest-starter answered: {json.dumps(started)}")
     arn = started["started"][0]["executionArn"]

@@ -187,13 +187,14 @@ fn function_env(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     env
 }
 
+/// An S3 notification for `key`; no ETag, so the execution reads whatever the key holds.
 fn s3_event(key: &str, sequencer: &str) -> Value {
     json!({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventTime": "2026-11-21T10:00:00.000Z",
         "eventName": "ObjectCreated:Put", "userIdentity": {"principalId": "bench"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
         "responseElements": {}, "s3": {"s3SchemaVersion": "1.0", "configurationId": "bench",
             "bucket": {"name": "sensor-uploads", "ownerIdentity": {"principalId": "bench"}, "arn": "arn:aws:s3:::sensor-uploads"},
-            "object": {"key": key, "size": 10, "eTag": "e", "sequencer": sequencer}}}]})
+            "object": {"key": key, "size": 10, "sequencer": sequencer}}}]})
 }
 
 fn api_event(user: &str) -> Value {

@@ -150,13 +150,14 @@ fn settle(
     reported: Result<u64, WorkflowError>,
     input: &ProcessInput,
 ) -> Result<(ParseSummary, LaneTotals), WorkflowError> {
+    // A failed report stops the writers that had rows for it: its error comes first.
+    reported?;
     let mut totals = LaneTotals::default();
     for lane in written {
         let lane = lane?;
         totals.written += lane.written;
         totals.rejected += lane.rejected;
     }
-    reported?;
     match parsed {
         Ok(Ok(summary)) => Ok((summary, totals)),
         Ok(Err(ParseError::Binary(what))) => Err(WorkflowError::named(
