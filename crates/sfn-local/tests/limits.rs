@@ -29,7 +29,7 @@ async fn run(definition: Value, input: Value) -> (Outcome, usize, chrono::DateTi
     let service = service(ClockMode::Virtual);
     let execution = start(&service, &definition, &input);
     let outcome = finished(&execution).await;
-    (outcome, execution.history_len(), execution.start_date)
+    (outcome, execution.history().len(), execution.start_date)
 }
 
 fn wait_on(field: &str, value: Value) -> Value {
@@ -171,5 +171,5 @@ async fn a_retry_loop_also_stops_at_the_history_limit() {
     let outcome = finished(&execution).await;
     assert_eq!(outcome.status, Status::Failed);
     assert_eq!(outcome.cause.as_deref(), Some("The execution reached the maximum number of history events (25000)."));
-    assert_eq!(execution.history_len(), 25_000);
+    assert_eq!(execution.history().len(), 25_000);
 }
