@@ -2,7 +2,6 @@
 //! (`POST /` with `X-Amz-Target: AWSStepFunctions.<Operation>`), plus the admin
 //! endpoints `/_sfn-local/clock` and `/_sfn-local/health`.
 
-use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use crate::clock::ClockError;
 use crate::service::Service;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::watch;
 
-use crate::limits::{MAX_CLOCK_ADVANCE_SECONDS, latest_instant, later};
+use crate::limits::{MAX_CLOCK_ADVANCE_SECONDS, later, latest_instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ClockMode {
@@ -73,7 +73,7 @@ impl Clock {
     /// Moves manual time forward by a number of seconds as a request carries it:
     /// finite, not negative, at most [`MAX_CLOCK_ADVANCE_SECONDS`].
     pub fn advance_seconds(&self, seconds: f64) -> Result<DateTime<Utc>, ClockError> {
-        if !seconds.is_finite() || seconds < 0.0 || seconds > MAX_CLOCK_ADVANCE_SECONDS {
+        if !(0.0..=MAX_CLOCK_ADVANCE_SECONDS).contains(&seconds) {
             return Err(ClockError::Refused(format!(
                 "advanceSeconds must be a number from 0 to {MAX_CLOCK_ADVANCE_SECONDS} (ten years), got {seconds}"
             )));

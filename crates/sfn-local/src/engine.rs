@@ -21,8 +21,8 @@ use crate::asl::{
 };
 use crate::clock::{Clock, Timeline};
 use crate::error::{StatesError, names};
-use crate::limits::{MAX_HISTORY_EVENTS, later};
 use crate::lambda::{Invoker, is_function_arn};
+use crate::limits::{MAX_HISTORY_EVENTS, later};
 use crate::path::type_name;
 use crate::{choice, intrinsics};
 
@@ -115,7 +115,8 @@ impl Engine {
             "StateMachine": { "Id": execution.state_machine_arn, "Name": execution.state_machine_name },
         });
         let (deadline, timed_out) = timing::execution_deadline(start, machine.timeout_seconds);
-        let run = Run { engine: Arc::clone(&self), execution: Arc::clone(&execution), context_base, deadline, timed_out };
+        let run =
+            Run { engine: Arc::clone(&self), execution: Arc::clone(&execution), context_base, deadline, timed_out };
         lane.last_event = execution.record(
             0,
             lane.timeline.now(),
@@ -351,6 +352,9 @@ impl Run {
             let mut input = input;
             loop {
                 self.check_limits(lane)?;
+                // Under the virtual clock a loop of Pass and Choice states never waits:
+                // give the runtime its turn so one execution cannot hold a worker.
+                tokio::task::consume_budget().await;
                 match self.state(current, state, input, input_text, lane, map_item).await? {
                     Step::Next(next, output, output_text) => {
                         (current, state) = machine.entry(&next).ok_or_else(|| missing(&next))?;
@@ -433,7 +437,8 @@ impl Run {
                         .transpose()
                         .map_err(|cause| timing::in_state(name, entered_event, cause))
                 };
-                let (timeout, heartbeat) = (seconds(timeout, "TimeoutSeconds")?, seconds(heartbeat, "HeartbeatSeconds")?);
+                let (timeout, heartbeat) =
+                    (seconds(timeout, "TimeoutSeconds")?, seconds(heartbeat, "HeartbeatSeconds")?);
                 let work = Work::Task { resource, timeout, heartbeat };
                 match self.handled(name, &work, handling, &raw_input, &effective, &ctx, lane).await? {
                     Handled::Result(v) => (v, None),
@@ -555,15 +560,11 @@ impl Run {
         }
     }
 
-    async fn perform(
-        &self,
-        name: &str,
-        work: &Work<'_>,
-        params: Value,
-        lane: &mut Lane,
-    ) -> Result<Value, Halt> {
+    async fn perform(&self, name: &str, work: &Work<'_>, params: Value, lane: &mut Lane) -> Result<Value, Halt> {
         match work {
-            Work::Task { resource, timeout, heartbeat } => self.task(resource, params, *timeout, *heartbeat, lane).await,
+            Work::Task { resource, timeout, heartbeat } => {
+                self.task(resource, params, *timeout, *heartbeat, lane).await
+            }
             Work::Parallel(branches) => self.parallel(branches, params, lane).await,
             Work::Map(map) => self.map(name, map, params, lane).await,
         }
@@ -630,23 +631,20 @@ impl Run {
         };
         let call = self.engine.invoker.invoke(&function, payload);
         let outcome = match limit {
-            Some((seconds, error)) => match tokio::time::timeout(
-                Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX),
-                call,
-            )
-            .await
-            {
-                Ok(result) => result,
-                Err(_) => {
-                    let e = StatesError::new(error, format!("The task did not finish within {seconds} seconds"));
-                    self.event(
-                        lane,
-                        format!("{prefix}TimedOut"),
-                        Some((field("TimedOut"), details(json!({"error": e.error, "cause": e.cause})))),
-                    );
-                    return Err(Halt::Error(e));
+            Some((seconds, error)) => {
+                match tokio::time::timeout(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX), call).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        let e = StatesError::new(error, format!("The task did not finish within {seconds} seconds"));
+                        self.event(
+                            lane,
+                            format!("{prefix}TimedOut"),
+                            Some((field("TimedOut"), details(json!({"error": e.error, "cause": e.cause})))),
+                        );
+                        return Err(Halt::Error(e));
+                    }
                 }
-            },
+            }
             None => call.await,
         };
         match outcome {
@@ -825,7 +823,11 @@ impl Run {
 
 enum Work<'a> {
     /// The time limits resolved, in seconds.
-    Task { resource: &'a str, timeout: Option<f64>, heartbeat: Option<f64> },
+    Task {
+        resource: &'a str,
+        timeout: Option<f64>,
+        heartbeat: Option<f64>,
+    },
     Parallel(&'a [StateMachine]),
     Map(&'a MapState),
 }

@@ -35,7 +35,9 @@ pub const DEFAULT_MAX_FINISHED_EXECUTIONS: usize = 10_000;
 /// The latest instant sfn-local lets any clock reach: the last one RFC 3339's four-digit
 /// years (and so every SDK's timestamp parser) can write.
 pub fn latest_instant() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z").map(|t| t.with_timezone(&Utc)).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// `seconds` as a time span, saturating instead of panicking on huge values.

@@ -273,7 +273,8 @@ impl Service {
         let PageRequest { size, after } = paging::request(body, "ListStateMachines")?;
         let machines = lock(&self.machines);
         let from = after.as_ref().map_or(Bound::Unbounded, |arn| Bound::Excluded(arn.clone()));
-        let mut page: Vec<&MachineRecord> = machines.range((from, Bound::Unbounded)).map(|(_, r)| r).take(size + 1).collect();
+        let mut page: Vec<&MachineRecord> =
+            machines.range((from, Bound::Unbounded)).map(|(_, r)| r).take(size + 1).collect();
         let more = page.len() > size;
         page.truncate(size);
         let list: Vec<Value> = page

@@ -127,9 +127,8 @@ async fn hammering_numeric_inputs_leaves_the_server_answering_and_every_executio
         let outcome = outcome.unwrap_or_else(|_| panic!("{} is still running", execution.arn));
         assert_ne!(outcome.status, Status::Running);
     }
-    let listed = service
-        .list_executions(&json!({"stateMachineArn": machines[0], "statusFilter": "RUNNING"}))
-        .expect("listed");
+    let listed =
+        service.list_executions(&json!({"stateMachineArn": machines[0], "statusFilter": "RUNNING"})).expect("listed");
     assert_eq!(listed["executions"], json!([]));
     server.abort();
 }

@@ -87,8 +87,7 @@ async fn a_wait_longer_than_a_year_times_out_at_the_standard_one_year_maximum() 
 
 #[tokio::test]
 async fn a_machine_timeout_shorter_than_a_year_still_wins() {
-    let definition =
-        json!({"StartAt": "W", "TimeoutSeconds": 60, "States": {"W": {"Type": "Wait", "Seconds": 99_999_999, "End": true}}});
+    let definition = json!({"StartAt": "W", "TimeoutSeconds": 60, "States": {"W": {"Type": "Wait", "Seconds": 99_999_999, "End": true}}});
     let (outcome, _, start) = run(definition, json!({})).await;
     assert_eq!(outcome.status, Status::TimedOut);
     assert_eq!(outcome.stop_date.map(|stop| stop - start), Some(TimeDelta::seconds(60)));
@@ -114,7 +113,8 @@ async fn timestamp_path_not_a_timestamp_fails_with_aws_iso_8601_cause() {
 #[tokio::test]
 async fn task_timeout_and_heartbeat_paths_out_of_range_fail_with_states_runtime() {
     for field in ["TimeoutSecondsPath", "HeartbeatSecondsPath"] {
-        let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": FN, field: "$.limit", "End": true}}});
+        let definition =
+            json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": FN, field: "$.limit", "End": true}}});
         for limit in [json!(1e20), json!(-1), json!(0), json!(2.5), json!(100_000_000u64)] {
             let (outcome, _, _) = run(definition.clone(), json!({ "limit": limit })).await;
             assert_eq!(outcome.error.as_deref(), Some("States.Runtime"), "{field} = {limit}");

@@ -91,11 +91,7 @@ async fn history_events_added_between_pages_are_neither_skipped_nor_repeated() {
     server.abort();
 }
 
-async fn list_page(
-    sfn: &aws_sdk_sfn::Client,
-    machine: &str,
-    token: Option<String>,
-) -> (Vec<String>, Option<String>) {
+async fn list_page(sfn: &aws_sdk_sfn::Client, machine: &str, token: Option<String>) -> (Vec<String>, Option<String>) {
     let out = sfn
         .list_executions()
         .state_machine_arn(machine)
@@ -148,7 +144,10 @@ async fn executions_started_between_pages_neither_shift_nor_repeat_listed_items(
 #[tokio::test]
 async fn bad_foreign_or_oversized_paging_arguments_get_aws_errors() {
     let service = service(ClockMode::Virtual);
-    let (a, b) = (create(&service, "a", &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}})), create(&service, "b", &serde_json::from_str(PASS).unwrap_or_default()));
+    let (a, b) = (
+        create(&service, "a", &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}})),
+        create(&service, "b", &serde_json::from_str(PASS).unwrap_or_default()),
+    );
     for _ in 0..3 {
         finished(&start_on(&service, &a, &json!({}))).await;
     }

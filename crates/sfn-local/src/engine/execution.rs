@@ -187,7 +187,13 @@ impl Execution {
     }
 
     /// Closes the execution once; later attempts (a stop racing the end) change nothing.
-    pub(super) fn finish(&self, status: Status, at: DateTime<Utc>, output: Option<String>, error: Option<StatesError>) -> bool {
+    pub(super) fn finish(
+        &self,
+        status: Status,
+        at: DateTime<Utc>,
+        output: Option<String>,
+        error: Option<StatesError>,
+    ) -> bool {
         let mut outcome = lock(&self.outcome);
         if outcome.status != Status::Running {
             return false;
@@ -241,4 +247,3 @@ impl Execution {
         true
     }
 }
-

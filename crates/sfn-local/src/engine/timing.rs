@@ -50,9 +50,9 @@ pub fn wait_until(wait: &WaitFor, input: &Value, now: DateTime<Utc>) -> Result<D
         WaitFor::Timestamp(t) => Ok(*t),
         WaitFor::SecondsPath(p) => seconds_from_path(p, input).map(|s| later(now, limits::seconds(s))),
         WaitFor::TimestampPath(p) => {
-            let value = p
-                .select(input)
-                .ok_or_else(|| format!("The TimestampPath parameter does not reference an input value: {}", p.as_str()))?;
+            let value = p.select(input).ok_or_else(|| {
+                format!("The TimestampPath parameter does not reference an input value: {}", p.as_str())
+            })?;
             value.as_str().and_then(parse_timestamp).ok_or_else(|| {
                 format!(
                     "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
@@ -87,9 +87,9 @@ pub fn task_seconds(amount: &Amount, input: &Value, field: &str) -> Result<f64, 
     match amount {
         Amount::Fixed(n) => Ok(n.min(MAX_TASK_TIMEOUT_SECONDS as f64)),
         Amount::FromPath(p) => {
-            let value = p
-                .select(input)
-                .ok_or_else(|| format!("The {field}Path parameter does not reference an input value: {}", p.as_str()))?;
+            let value = p.select(input).ok_or_else(|| {
+                format!("The {field}Path parameter does not reference an input value: {}", p.as_str())
+            })?;
             match value.as_u64() {
                 Some(n) if (1..=MAX_TASK_TIMEOUT_SECONDS).contains(&n) => Ok(n as f64),
                 _ => Err(format!(
@@ -134,7 +134,10 @@ mod tests {
         assert_eq!(at(json!(60)), Ok(now + TimeDelta::seconds(60)));
         assert_eq!(at(json!(99_999_999)), Ok(now + TimeDelta::seconds(99_999_999)));
         assert_eq!(at(json!(-1)), Err("The SecondsPath parameter references a negative value: $.s == -1".into()));
-        assert_eq!(at(json!(1.5)), Err("The SecondsPath parameter cannot be parsed as a long value: $.s == 1.5".into()));
+        assert_eq!(
+            at(json!(1.5)),
+            Err("The SecondsPath parameter cannot be parsed as a long value: $.s == 1.5".into())
+        );
         assert_eq!(
             at(json!(1e20)),
             Err("The SecondsPath parameter cannot be parsed as a long value: $.s == 1e+20".into())

@@ -32,9 +32,8 @@ pub fn create(service: &Service, name: &str, definition: &Value) -> String {
 }
 
 pub fn start_on(service: &Service, machine_arn: &str, input: &Value) -> Arc<Execution> {
-    let started = service
-        .start_execution(&json!({"stateMachineArn": machine_arn, "input": input.to_string()}))
-        .expect("started");
+    let started =
+        service.start_execution(&json!({"stateMachineArn": machine_arn, "input": input.to_string()})).expect("started");
     service.execution(started["executionArn"].as_str().unwrap_or_default()).expect("execution exists")
 }
 
