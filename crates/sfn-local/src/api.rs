@@ -2,9 +2,6 @@
 //! (`POST /` with `X-Amz-Target: AWSStepFunctions.<Operation>`), plus the admin
 //! endpoints `/_sfn-local/clock` and `/_sfn-local/health`.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,7 +9,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
+use crate::clock::ClockError;
 use crate::service::Service;
 
 const JSON_10: &str = "application/x-amz-json-1.0";
@@ -76,17 +75,16 @@ async fn read_clock(State(service): State<Arc<Service>>) -> Response {
 }
 
 async fn advance_clock(State(service): State<Arc<Service>>, body: Bytes) -> Response {
-    let seconds =
-        serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("advanceSeconds").and_then(Value::as_f64));
-    let Some(seconds) = seconds.filter(|s| s.is_finite() && *s >= 0.0) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"message": "expected {\"advanceSeconds\": N} with N >= 0"})),
-        )
-            .into_response();
+    let refuse = |message: String| (StatusCode::BAD_REQUEST, axum::Json(json!({"message": message}))).into_response();
+    let request = serde_json::from_slice::<Value>(&body).ok();
+    let Some(seconds) = request.as_ref().and_then(|v| v.get("advanceSeconds")).and_then(Value::as_f64) else {
+        return refuse("expected {\"advanceSeconds\": N} with N a number of seconds from 0 to ten years".into());
     };
-    match service.engine().clock.advance(Duration::from_secs_f64(seconds)) {
+    match service.engine().clock.advance_seconds(seconds) {
         Ok(now) => axum::Json(json!({"now": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)})).into_response(),
-        Err(message) => (StatusCode::CONFLICT, axum::Json(json!({"message": message}))).into_response(),
+        Err(e @ ClockError::NotManual(_)) => {
+            (StatusCode::CONFLICT, axum::Json(json!({"message": e.to_string()}))).into_response()
+        }
+        Err(e @ ClockError::Refused(_)) => refuse(e.to_string()),
     }
 }

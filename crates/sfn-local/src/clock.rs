@@ -4,8 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::watch;
+
+use crate::limits::{MAX_CLOCK_ADVANCE_SECONDS, later, latest_instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ClockMode {
@@ -23,6 +25,26 @@ impl std::fmt::Display for ClockMode {
         })
     }
 }
+
+/// Why a clock would not move.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClockError {
+    /// Only a manual clock can be advanced.
+    NotManual(ClockMode),
+    /// The amount is not a number of seconds sfn-local accepts.
+    Refused(String),
+}
+
+impl std::fmt::Display for ClockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClockError::NotManual(mode) => write!(f, "the clock is {mode}; only a manual clock can be advanced"),
+            ClockError::Refused(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for ClockError {}
 
 /// The process-wide clock.
 #[derive(Debug)]
@@ -48,14 +70,44 @@ impl Clock {
         }
     }
 
-    /// Moves manual time forward, waking the Waits whose time has come.
-    pub fn advance(&self, by: Duration) -> Result<DateTime<Utc>, String> {
-        if self.mode != ClockMode::Manual {
-            return Err(format!("the clock is {}; only a manual clock can be advanced", self.mode));
+    /// Moves manual time forward by a number of seconds as a request carries it:
+    /// finite, not negative, at most [`MAX_CLOCK_ADVANCE_SECONDS`].
+    pub fn advance_seconds(&self, seconds: f64) -> Result<DateTime<Utc>, ClockError> {
+        if !(0.0..=MAX_CLOCK_ADVANCE_SECONDS).contains(&seconds) {
+            return Err(ClockError::Refused(format!(
+                "advanceSeconds must be a number from 0 to {MAX_CLOCK_ADVANCE_SECONDS} (ten years), got {seconds}"
+            )));
         }
-        let by = chrono::Duration::from_std(by).map_err(|e| e.to_string())?;
-        self.manual.send_modify(|now| *now += by);
-        Ok(self.now())
+        self.advance(Duration::from_secs_f64(seconds))
+    }
+
+    /// Moves manual time forward, waking the Waits whose time has come. Time stops
+    /// at the end of year 9999: later instants have no RFC 3339 form.
+    pub fn advance(&self, by: Duration) -> Result<DateTime<Utc>, ClockError> {
+        if self.mode != ClockMode::Manual {
+            return Err(ClockError::NotManual(self.mode));
+        }
+        let by = TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
+        let mut refused = None;
+        self.manual.send_if_modified(|now| match now.checked_add_signed(by).filter(|t| *t <= latest_instant()) {
+            Some(t) => {
+                *now = t;
+                true
+            }
+            None => {
+                refused = Some(ClockError::Refused(format!(
+                    "advancing {} by {} s would pass {}, the latest time sfn-local can show",
+                    now.to_rfc3339(),
+                    by.num_seconds(),
+                    latest_instant().to_rfc3339()
+                )));
+                false
+            }
+        });
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(self.now()),
+        }
     }
 
     /// A timeline starting now.
@@ -79,8 +131,8 @@ impl Timeline {
     pub fn now(&self) -> DateTime<Utc> {
         match self.clock.mode {
             ClockMode::Virtual => {
-                let elapsed = self.origin.elapsed() + self.offset;
-                self.origin_utc + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::MAX)
+                let elapsed = self.origin.elapsed().saturating_add(self.offset);
+                later(self.origin_utc, TimeDelta::from_std(elapsed).unwrap_or(TimeDelta::MAX))
             }
             _ => self.clock.now(),
         }
@@ -91,7 +143,7 @@ impl Timeline {
         match self.clock.mode {
             ClockMode::Virtual => {
                 if let Ok(gap) = (deadline - self.now()).to_std() {
-                    self.offset += gap;
+                    self.offset = self.offset.saturating_add(gap);
                 }
             }
             ClockMode::Real => {
@@ -108,7 +160,7 @@ impl Timeline {
     }
 
     pub async fn sleep(&mut self, duration: Duration) {
-        let deadline = self.now() + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
+        let deadline = later(self.now(), TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX));
         self.sleep_until(deadline).await;
     }
 
@@ -149,6 +201,30 @@ mod tests {
         t.join([&a, &b]);
         let moved = t.now() - start;
         assert!(moved >= chrono::Duration::seconds(30) && moved < chrono::Duration::seconds(31));
+    }
+
+    #[test]
+    fn advancing_refuses_absurd_amounts_and_never_passes_year_9999() {
+        let clock = Clock::new(ClockMode::Manual);
+        let before = clock.now();
+        for bad in [f64::NAN, f64::INFINITY, -1.0, 1e20, MAX_CLOCK_ADVANCE_SECONDS + 1.0] {
+            assert!(matches!(clock.advance_seconds(bad), Err(ClockError::Refused(_))), "{bad}");
+        }
+        assert_eq!(clock.now(), before, "a refused advance leaves the time alone");
+        assert!(clock.advance_seconds(MAX_CLOCK_ADVANCE_SECONDS).is_ok());
+        // Repeated ten-year steps reach the end of year 9999 and stop there, refused.
+        let mut refused = None;
+        for _ in 0..1_000 {
+            if let Err(e) = clock.advance_seconds(MAX_CLOCK_ADVANCE_SECONDS) {
+                refused = Some(e);
+                break;
+            }
+        }
+        assert!(matches!(refused, Some(ClockError::Refused(_))));
+        assert!(clock.now() <= latest_instant());
+        assert!(clock.advance(Duration::MAX).is_err());
+        let virtual_clock = Clock::new(ClockMode::Virtual);
+        assert_eq!(virtual_clock.advance_seconds(1.0), Err(ClockError::NotManual(ClockMode::Virtual)));
     }
 
     #[tokio::test]

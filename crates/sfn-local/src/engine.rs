@@ -1,6 +1,9 @@
 //! Runs executions: state by state, with the States Language's input and output
 //! processing, Retry and Catch, Parallel and Map, timeouts, and an AWS-shaped history.
 
+mod execution;
+mod timing;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -9,15 +12,17 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
-use tokio::sync::watch;
 
+pub use self::execution::{Execution, HistoryEvent, Outcome, Status};
+pub use self::timing::retry_delay;
 use crate::asl::{
     Amount, Catcher, Handling, MapState, ResultTarget, Retrier, Selector, State, StateKind, StateMachine, Template,
-    Text, WaitFor, parse_timestamp,
+    Text,
 };
 use crate::clock::{Clock, Timeline};
 use crate::error::{StatesError, names};
 use crate::lambda::{Invoker, is_function_arn};
+use crate::limits::{MAX_HISTORY_EVENTS, later};
 use crate::path::type_name;
 use crate::{choice, intrinsics};
 
@@ -34,175 +39,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn timestamp_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-// ---------------------------------------------------------------- executions
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Running,
-    Succeeded,
-    Failed,
-    TimedOut,
-    Aborted,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Running => "RUNNING",
-            Status::Succeeded => "SUCCEEDED",
-            Status::Failed => "FAILED",
-            Status::TimedOut => "TIMED_OUT",
-            Status::Aborted => "ABORTED",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Status::Running, Status::Succeeded, Status::Failed, Status::TimedOut, Status::Aborted]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct HistoryEvent {
-    pub id: u64,
-    pub previous_event_id: u64,
-    pub timestamp: DateTime<Utc>,
-    pub event_type: String,
-    /// The details member (`stateEnteredEventDetails`, ...) and its value.
-    pub details: Option<(&'static str, Value)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub status: Status,
-    pub stop_date: Option<DateTime<Utc>>,
-    pub output: Option<String>,
-    pub error: Option<String>,
-    pub cause: Option<String>,
-}
-
-/// One execution: its identity, its outcome so far, its history.
-#[derive(Debug)]
-pub struct Execution {
-    pub arn: String,
-    pub name: String,
-    pub state_machine_arn: String,
-    pub state_machine_name: String,
-    pub role_arn: String,
-    pub input: String,
-    pub start_date: DateTime<Utc>,
-    outcome: Mutex<Outcome>,
-    history: Mutex<Vec<HistoryEvent>>,
-    done: watch::Sender<bool>,
-    task: Mutex<Option<tokio::task::AbortHandle>>,
-}
-
-impl Execution {
-    pub fn new(
-        arn: String,
-        name: String,
-        state_machine_arn: String,
-        state_machine_name: String,
-        role_arn: String,
-        input: String,
-        start_date: DateTime<Utc>,
-    ) -> Arc<Self> {
-        Arc::new(Self {
-            arn,
-            name,
-            state_machine_arn,
-            state_machine_name,
-            role_arn,
-            input,
-            start_date,
-            outcome: Mutex::new(Outcome {
-                status: Status::Running,
-                stop_date: None,
-                output: None,
-                error: None,
-                cause: None,
-            }),
-            history: Mutex::new(Vec::new()),
-            done: watch::Sender::new(false),
-            task: Mutex::new(None),
-        })
-    }
-
-    pub fn outcome(&self) -> Outcome {
-        lock(&self.outcome).clone()
-    }
-
-    pub fn history(&self) -> Vec<HistoryEvent> {
-        lock(&self.history).clone()
-    }
-
-    /// Appends an event; returns its id.
-    fn record(
-        &self,
-        previous: u64,
-        at: DateTime<Utc>,
-        event_type: String,
-        details: Option<(&'static str, Value)>,
-    ) -> u64 {
-        let mut history = lock(&self.history);
-        let id = history.len() as u64 + 1;
-        history.push(HistoryEvent { id, previous_event_id: previous, timestamp: at, event_type, details });
-        id
-    }
-
-    /// Closes the execution once; later attempts (a stop racing the end) change nothing.
-    fn finish(&self, status: Status, at: DateTime<Utc>, output: Option<String>, error: Option<StatesError>) -> bool {
-        let mut outcome = lock(&self.outcome);
-        if outcome.status != Status::Running {
-            return false;
-        }
-        *outcome = Outcome {
-            status,
-            stop_date: Some(at),
-            output,
-            error: error.as_ref().map(|e| e.error.clone()),
-            cause: error.map(|e| e.cause),
-        };
-        drop(outcome);
-        self.done.send_replace(true);
-        true
-    }
-
-    /// Waits until the execution has closed.
-    pub async fn wait(&self) -> Outcome {
-        let mut rx = self.done.subscribe();
-        let _ = rx.wait_for(|done| *done).await;
-        self.outcome()
-    }
-
-    /// Stops a running execution (`StopExecution`); false when it had already closed.
-    pub fn abort(&self, error: Option<String>, cause: Option<String>, at: DateTime<Utc>) -> bool {
-        let error_value = StatesError::new(error.clone().unwrap_or_default(), cause.clone().unwrap_or_default());
-        if !self.finish(Status::Aborted, at, None, Some(error_value)) {
-            return false;
-        }
-        if let Some(task) = lock(&self.task).take() {
-            task.abort();
-        }
-        let last = lock(&self.history).len() as u64;
-        let mut details = Map::new();
-        if let Some(e) = error {
-            details.insert("error".into(), Value::String(e));
-        }
-        if let Some(c) = cause {
-            details.insert("cause".into(), Value::String(c));
-        }
-        self.record(
-            last,
-            at,
-            "ExecutionAborted".into(),
-            Some(("executionAbortedEventDetails", Value::Object(details))),
-        );
-        true
-    }
 }
 
 // ---------------------------------------------------------------- the engine
@@ -229,12 +65,14 @@ struct Lane {
     last_event: u64,
 }
 
-/// What a run shares: the execution, the context object's fixed part, the deadline.
+/// What a run shares: the execution, the context object's fixed part, the deadline
+/// and the error that passing it raises.
 struct Run {
     engine: Arc<Engine>,
     execution: Arc<Execution>,
     context_base: Value,
-    deadline: Option<DateTime<Utc>>,
+    deadline: DateTime<Utc>,
+    timed_out: StatesError,
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -255,7 +93,7 @@ impl Engine {
         let engine = Arc::clone(self);
         let exec = Arc::clone(&execution);
         let handle = tokio::spawn(async move { engine.drive(machine, exec).await });
-        *lock(&execution.task) = Some(handle.abort_handle());
+        execution.set_task(handle.abort_handle());
         // A stop that came before the handle was stored still ends the task.
         if execution.outcome().status != Status::Running {
             handle.abort();
@@ -276,8 +114,9 @@ impl Engine {
             },
             "StateMachine": { "Id": execution.state_machine_arn, "Name": execution.state_machine_name },
         });
-        let deadline = machine.timeout_seconds.map(|s| start + chrono::Duration::seconds(s as i64));
-        let run = Run { engine: Arc::clone(&self), execution: Arc::clone(&execution), context_base, deadline };
+        let (deadline, timed_out) = timing::execution_deadline(start, machine.timeout_seconds);
+        let run =
+            Run { engine: Arc::clone(&self), execution: Arc::clone(&execution), context_base, deadline, timed_out };
         lane.last_event = execution.record(
             0,
             lane.timeline.now(),
@@ -288,7 +127,11 @@ impl Engine {
             )),
         );
         let input = serde_json::from_str::<Value>(&execution.input).unwrap_or(Value::Null);
-        let result = run.machine(&machine, input, &mut lane, None).await;
+        let result = match run.machine(&machine, input, &mut lane, None).await {
+            // Events were dropped to keep the history within its limit: the run must not succeed.
+            Ok(_) if execution.history_full() => Err(Halt::Error(history_full())),
+            result => result,
+        };
         let at = lane.timeline.now();
         match result {
             Ok(output) => {
@@ -317,9 +160,9 @@ impl Engine {
                 }
             }
             Err(Halt::ExecutionTimedOut) => {
-                let e = StatesError::new(names::TIMEOUT, "The execution ran longer than its TimeoutSeconds");
+                let e = run.timed_out.clone();
                 let details = json!({"error": e.error, "cause": e.cause});
-                let at = run.deadline.unwrap_or(at);
+                let at = run.deadline;
                 if execution.finish(Status::TimedOut, at, None, Some(e)) {
                     execution.record(
                         lane.last_event,
@@ -456,16 +299,8 @@ fn resolve_text(text: &Text, input: &Value, ctx: &Context<'_>, field: &str) -> R
     }
 }
 
-/// The wait before retry number `attempt` (0-based), by the retrier's rules.
-pub fn retry_delay(retrier: &Retrier, attempt: u32) -> Duration {
-    let mut seconds = retrier.interval_seconds * retrier.backoff_rate.powi(attempt as i32);
-    if let Some(max) = retrier.max_delay_seconds {
-        seconds = seconds.min(max);
-    }
-    if retrier.full_jitter {
-        seconds *= rand::random::<f64>();
-    }
-    Duration::from_secs_f64(seconds.clamp(0.0, 1.0e9))
+fn history_full() -> StatesError {
+    StatesError::runtime(format!("The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."))
 }
 
 /// Where a state goes next.
@@ -480,25 +315,25 @@ impl Run {
         lane.last_event = self.execution.record(lane.last_event, lane.timeline.now(), event_type, details);
     }
 
-    fn check_deadline(&self, lane: &Lane) -> Result<(), Halt> {
-        match self.deadline {
-            Some(deadline) if lane.timeline.now() >= deadline => Err(Halt::ExecutionTimedOut),
-            _ => Ok(()),
+    /// Whether the run may go on: its deadline not passed, its history not full.
+    fn check_limits(&self, lane: &Lane) -> Result<(), Halt> {
+        if lane.timeline.now() >= self.deadline {
+            return Err(Halt::ExecutionTimedOut);
         }
+        if self.execution.history_full() {
+            return Err(Halt::Error(history_full()));
+        }
+        Ok(())
     }
 
     /// Sleeps on the lane's clock, but not past the execution's deadline.
     async fn sleep_until(&self, lane: &mut Lane, until: DateTime<Utc>) -> Result<(), Halt> {
-        match self.deadline {
-            Some(deadline) if until >= deadline => {
-                lane.timeline.sleep_until(deadline).await;
-                Err(Halt::ExecutionTimedOut)
-            }
-            _ => {
-                lane.timeline.sleep_until(until).await;
-                Ok(())
-            }
+        if until >= self.deadline {
+            lane.timeline.sleep_until(self.deadline).await;
+            return Err(Halt::ExecutionTimedOut);
         }
+        lane.timeline.sleep_until(until).await;
+        Ok(())
     }
 
     fn machine<'a>(
@@ -516,7 +351,10 @@ impl Run {
             let mut input_text = check_size(&input, "state input")?;
             let mut input = input;
             loop {
-                self.check_deadline(lane)?;
+                self.check_limits(lane)?;
+                // Under the virtual clock a loop of Pass and Choice states never waits:
+                // give the runtime its turn so one execution cannot hold a worker.
+                tokio::task::consume_budget().await;
                 match self.state(current, state, input, input_text, lane, map_item).await? {
                     Step::Next(next, output, output_text) => {
                         (current, state) = machine.entry(&next).ok_or_else(|| missing(&next))?;
@@ -548,6 +386,7 @@ impl Run {
                 json!({"name": name, "input": input_text, "inputDetails": {"truncated": false}}),
             )),
         );
+        let entered_event = lane.last_event;
         let ctx = Context { run: self, state: name, entered, map_item, built: OnceLock::new() };
         let effective = match &state.kind {
             StateKind::Fail { .. } => raw_input.clone(),
@@ -579,27 +418,8 @@ impl Run {
                 (effective, Some(next))
             }
             StateKind::Wait(wait) => {
-                let until = match wait {
-                    WaitFor::Seconds(s) => lane.timeline.now() + chrono::Duration::seconds(*s as i64),
-                    WaitFor::Timestamp(t) => *t,
-                    WaitFor::SecondsPath(p) => {
-                        let seconds = p.select(&effective).and_then(|v| v.as_u64()).ok_or_else(|| {
-                            StatesError::runtime(format!(
-                                "SecondsPath '{}' must resolve to a non-negative integer",
-                                p.as_str()
-                            ))
-                        })?;
-                        lane.timeline.now() + chrono::Duration::seconds(seconds.min(i64::MAX as u64 / 1000) as i64)
-                    }
-                    WaitFor::TimestampPath(p) => {
-                        p.select(&effective).and_then(|v| v.as_str().and_then(parse_timestamp)).ok_or_else(|| {
-                            StatesError::runtime(format!(
-                                "TimestampPath '{}' must resolve to an RFC 3339 timestamp (upper-case T and Z)",
-                                p.as_str()
-                            ))
-                        })?
-                    }
-                };
+                let until = timing::wait_until(wait, &effective, lane.timeline.now())
+                    .map_err(|cause| timing::in_state(name, entered_event, cause))?;
                 self.sleep_until(lane, until).await?;
                 (effective, None)
             }
@@ -610,7 +430,16 @@ impl Run {
                 return Err(Halt::Error(StatesError::new(error.unwrap_or_default(), cause.unwrap_or_default())));
             }
             StateKind::Task { resource, handling, timeout, heartbeat } => {
-                let work = Work::Task { resource, timeout: timeout.as_ref(), heartbeat: heartbeat.as_ref() };
+                let seconds = |amount: &Option<Amount>, field: &str| {
+                    amount
+                        .as_ref()
+                        .map(|a| timing::task_seconds(a, &effective, field))
+                        .transpose()
+                        .map_err(|cause| timing::in_state(name, entered_event, cause))
+                };
+                let (timeout, heartbeat) =
+                    (seconds(timeout, "TimeoutSeconds")?, seconds(heartbeat, "HeartbeatSeconds")?);
+                let work = Work::Task { resource, timeout, heartbeat };
                 match self.handled(name, &work, handling, &raw_input, &effective, &ctx, lane).await? {
                     Handled::Result(v) => (v, None),
                     Handled::Caught(next, v) => return self.exit(name, type_name, v, Some(next), lane),
@@ -681,7 +510,7 @@ impl Run {
                 Some(p) => render(p, effective, ctx)?,
                 None => effective.clone(),
             };
-            let result = self.with_retries(name, work, &handling.retry, params, effective, lane).await?;
+            let result = self.with_retries(name, work, &handling.retry, params, lane).await?;
             let selected = match &handling.result_selector {
                 Some(selector) => render(selector, &result, ctx)?,
                 None => result,
@@ -707,12 +536,11 @@ impl Run {
         work: &Work<'_>,
         retriers: &[Retrier],
         params: Value,
-        effective: &Value,
         lane: &mut Lane,
     ) -> Result<Value, Halt> {
         let mut attempts = vec![0u32; retriers.len()];
         loop {
-            let error = match self.perform(name, work, params.clone(), effective, lane).await {
+            let error = match self.perform(name, work, params.clone(), lane).await {
                 Ok(v) => return Ok(v),
                 Err(Halt::Error(e)) => e,
                 Err(halt) => return Err(halt),
@@ -727,24 +555,15 @@ impl Run {
             let delay = retry_delay(retrier, attempts[index]);
             attempts[index] += 1;
             tracing::debug!(state = name, error = %error.error, attempt = attempts[index], ?delay, "retrying");
-            let until = lane.timeline.now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
-            self.sleep_until(lane, until).await?;
+            self.check_limits(lane)?;
+            self.sleep_until(lane, later(lane.timeline.now(), delay)).await?;
         }
     }
 
-    async fn perform(
-        &self,
-        name: &str,
-        work: &Work<'_>,
-        params: Value,
-        effective: &Value,
-        lane: &mut Lane,
-    ) -> Result<Value, Halt> {
+    async fn perform(&self, name: &str, work: &Work<'_>, params: Value, lane: &mut Lane) -> Result<Value, Halt> {
         match work {
             Work::Task { resource, timeout, heartbeat } => {
-                let timeout = timeout.map(|t| resolve_amount(t, effective, "TimeoutSeconds")).transpose()?;
-                let heartbeat = heartbeat.map(|t| resolve_amount(t, effective, "HeartbeatSeconds")).transpose()?;
-                self.task(resource, params, timeout, heartbeat, lane).await
+                self.task(resource, params, *timeout, *heartbeat, lane).await
             }
             Work::Parallel(branches) => self.parallel(branches, params, lane).await,
             Work::Map(map) => self.map(name, map, params, lane).await,
@@ -812,18 +631,20 @@ impl Run {
         };
         let call = self.engine.invoker.invoke(&function, payload);
         let outcome = match limit {
-            Some((seconds, error)) => match tokio::time::timeout(Duration::from_secs_f64(seconds), call).await {
-                Ok(result) => result,
-                Err(_) => {
-                    let e = StatesError::new(error, format!("The task did not finish within {seconds} seconds"));
-                    self.event(
-                        lane,
-                        format!("{prefix}TimedOut"),
-                        Some((field("TimedOut"), details(json!({"error": e.error, "cause": e.cause})))),
-                    );
-                    return Err(Halt::Error(e));
+            Some((seconds, error)) => {
+                match tokio::time::timeout(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX), call).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        let e = StatesError::new(error, format!("The task did not finish within {seconds} seconds"));
+                        self.event(
+                            lane,
+                            format!("{prefix}TimedOut"),
+                            Some((field("TimedOut"), details(json!({"error": e.error, "cause": e.cause})))),
+                        );
+                        return Err(Halt::Error(e));
+                    }
                 }
-            },
+            }
             None => call.await,
         };
         match outcome {
@@ -1001,7 +822,12 @@ impl Run {
 }
 
 enum Work<'a> {
-    Task { resource: &'a str, timeout: Option<&'a Amount>, heartbeat: Option<&'a Amount> },
+    /// The time limits resolved, in seconds.
+    Task {
+        resource: &'a str,
+        timeout: Option<f64>,
+        heartbeat: Option<f64>,
+    },
     Parallel(&'a [StateMachine]),
     Map(&'a MapState),
 }

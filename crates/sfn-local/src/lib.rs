@@ -4,7 +4,10 @@
 //! - [`engine`]: runs executions (JSONPath processing, Retry/Catch, Parallel, Map,
 //!   timeouts) on a [`clock`] that is virtual, manual or real;
 //! - [`lambda`]: Lambda tasks through the Invoke API;
-//! - [`service`] and [`api`]: the Step Functions API (JSON 1.0) over HTTP;
+//! - [`service`] and [`api`]: the Step Functions API (JSON 1.0) over HTTP, with
+//!   [`paging`] by stable tokens and a [`store`] that forgets the oldest finished
+//!   executions past a cap;
+//! - [`limits`]: AWS's numeric limits, and time arithmetic that cannot overflow;
 //! - [`graph`]: a Mermaid flowchart of a definition.
 
 pub mod api;
@@ -16,6 +19,9 @@ pub mod error;
 pub mod graph;
 pub mod intrinsics;
 pub mod lambda;
+pub mod limits;
+pub mod paging;
 pub mod path;
 pub mod register;
 pub mod service;
+pub mod store;

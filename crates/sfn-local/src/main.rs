@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use sfn_local::clock::{Clock, ClockMode};
 use sfn_local::engine::{Engine, HistoryEvent, Status};
 use sfn_local::lambda::{Invoker, NoLambda, SdkInvoker};
+use sfn_local::limits::DEFAULT_MAX_FINISHED_EXECUTIONS;
 use sfn_local::service::Service;
 use sfn_local::{api, asl, graph, register};
 
@@ -54,6 +55,11 @@ enum Command {
         /// (each named after its file).
         #[arg(long = "register")]
         register: Vec<PathBuf>,
+        /// Finished executions to keep (with their histories) for Describe, List and
+        /// GetExecutionHistory; past it the oldest finished are forgotten. Running
+        /// executions are always kept.
+        #[arg(long, default_value_t = DEFAULT_MAX_FINISHED_EXECUTIONS, env = "SFN_LOCAL_MAX_FINISHED_EXECUTIONS")]
+        max_finished_executions: usize,
         #[command(flatten)]
         engine: EngineArgs,
     },
@@ -113,7 +119,9 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { listen, register, engine } => serve(listen, register, engine).await,
+        Command::Serve { listen, register, max_finished_executions, engine } => {
+            serve(listen, register, max_finished_executions, engine).await
+        }
         Command::Run { definition, input, input_file, history, engine } => {
             run(definition, input, input_file, history, engine).await
         }
@@ -130,7 +138,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn build_service(args: &EngineArgs) -> Arc<Service> {
+async fn build_service(args: &EngineArgs, max_finished_executions: usize) -> Arc<Service> {
     let invoker: Arc<dyn Invoker> = match &args.lambda_endpoint {
         Some(url) => Arc::new(SdkInvoker::new(Some(url)).await),
         None if std::env::var("AWS_REGION").is_ok() || std::env::var("AWS_DEFAULT_REGION").is_ok() => {
@@ -139,11 +147,16 @@ async fn build_service(args: &EngineArgs) -> Arc<Service> {
         None => Arc::new(NoLambda),
     };
     let engine = Engine::new(Clock::new(args.clock), invoker, args.region.clone());
-    Service::new(engine, args.region.clone(), args.account.clone())
+    Service::keeping(engine, args.region.clone(), args.account.clone(), max_finished_executions)
 }
 
-async fn serve(listen: SocketAddr, register: Vec<PathBuf>, args: EngineArgs) -> Result<ExitCode, String> {
-    let service = build_service(&args).await;
+async fn serve(
+    listen: SocketAddr,
+    register: Vec<PathBuf>,
+    max_finished_executions: usize,
+    args: EngineArgs,
+) -> Result<ExitCode, String> {
+    let service = build_service(&args, max_finished_executions).await;
     let vars: HashMap<String, String> = args.vars.iter().cloned().collect();
     let files = register::definition_files(&register)?;
     for arn in register::register_files(&service, &files, &vars, &args.region, &args.account)? {
@@ -151,7 +164,7 @@ async fn serve(listen: SocketAddr, register: Vec<PathBuf>, args: EngineArgs) -> 
     }
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    tracing::info!(%listen, clock = %args.clock, lambda = args.lambda_endpoint.as_deref().unwrap_or("(none)"), "sfn-local serving the Step Functions API");
+    tracing::info!(%listen, clock = %args.clock, max_finished_executions, lambda = args.lambda_endpoint.as_deref().unwrap_or("(none)"), "sfn-local serving the Step Functions API");
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
@@ -195,7 +208,7 @@ async fn run(
         Some(f) => std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?,
         None => input,
     };
-    let service = build_service(&args).await;
+    let service = build_service(&args, DEFAULT_MAX_FINISHED_EXECUTIONS).await;
     let name = register::machine_name(&definition);
     let arn = service
         .create_state_machine(

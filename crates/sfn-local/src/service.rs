@@ -2,13 +2,17 @@
 //! executions kept in memory, with AWS's names, ARNs, idempotency rules and errors.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::asl::{StateMachine, parse_definition};
-use crate::engine::{Engine, Execution, Status, lock};
+use crate::engine::{Engine, Execution, HistoryEvent, Status, lock};
+use crate::limits::DEFAULT_MAX_FINISHED_EXECUTIONS;
+use crate::paging::{self, PageRequest};
+use crate::store::ExecutionStore;
 
 /// An error as the API reports it: `__type` and `message`, HTTP 400.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +22,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self { code, message: message.into() }
     }
 }
@@ -46,15 +50,12 @@ struct MachineRecord {
     created: DateTime<Utc>,
 }
 
-/// Executions by ARN (`.0`), and their ARNs in start order (`.1`).
-type Executions = (BTreeMap<String, Arc<Execution>>, Vec<String>);
-
 pub struct Service {
     engine: Arc<Engine>,
     region: String,
     account: String,
     machines: Mutex<BTreeMap<String, MachineRecord>>,
-    executions: Mutex<Executions>,
+    executions: Arc<ExecutionStore>,
 }
 
 const MAX_INPUT_BYTES: usize = 262_144;
@@ -98,28 +99,31 @@ fn string_field<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
         .ok_or_else(|| ApiError::new("ValidationException", format!("1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null")))
 }
 
-fn page(body: &Value, total: usize) -> Result<(usize, usize), ApiError> {
-    let max = body.get("maxResults").and_then(Value::as_u64).filter(|n| *n > 0).unwrap_or(100).min(1000) as usize;
-    let start = match body.get("nextToken").and_then(Value::as_str) {
-        Some(token) => token
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= total)
-            .ok_or_else(|| ApiError::new("InvalidToken", "Invalid Token"))?,
-        None => 0,
-    };
-    Ok((start, max))
-}
-
 impl Service {
+    /// A service keeping the default number of finished executions.
     pub fn new(engine: Arc<Engine>, region: impl Into<String>, account: impl Into<String>) -> Arc<Self> {
+        Self::keeping(engine, region, account, DEFAULT_MAX_FINISHED_EXECUTIONS)
+    }
+
+    /// A service keeping at most `max_finished` finished executions (and every running one).
+    pub fn keeping(
+        engine: Arc<Engine>,
+        region: impl Into<String>,
+        account: impl Into<String>,
+        max_finished: usize,
+    ) -> Arc<Self> {
         Arc::new(Self {
             engine,
             region: region.into(),
             account: account.into(),
             machines: Mutex::new(BTreeMap::new()),
-            executions: Mutex::new((BTreeMap::new(), Vec::new())),
+            executions: ExecutionStore::new(max_finished),
         })
+    }
+
+    /// How many executions are kept, and how many of those have finished.
+    pub fn kept_executions(&self) -> (usize, usize) {
+        self.executions.counts()
     }
 
     pub fn engine(&self) -> &Arc<Engine> {
@@ -266,19 +270,22 @@ impl Service {
     }
 
     pub fn list_state_machines(&self, body: &Value) -> Result<Value, ApiError> {
+        let PageRequest { size, after } = paging::request(body, "ListStateMachines")?;
         let machines = lock(&self.machines);
-        let (start, max) = page(body, machines.len())?;
-        let list: Vec<Value> = machines
-            .values()
-            .skip(start)
-            .take(max)
+        let from = after.as_ref().map_or(Bound::Unbounded, |arn| Bound::Excluded(arn.clone()));
+        let mut page: Vec<&MachineRecord> =
+            machines.range((from, Bound::Unbounded)).map(|(_, r)| r).take(size + 1).collect();
+        let more = page.len() > size;
+        page.truncate(size);
+        let list: Vec<Value> = page
+            .iter()
             .map(
                 |r| json!({"stateMachineArn": r.arn, "name": r.name, "type": r.kind, "creationDate": epoch(r.created)}),
             )
             .collect();
         let mut out = json!({"stateMachines": list});
-        if start + max < machines.len() {
-            out["nextToken"] = json!((start + max).to_string());
+        if let (true, Some(last)) = (more, page.last()) {
+            out["nextToken"] = json!(paging::token("ListStateMachines", &last.arn));
         }
         Ok(out)
     }
@@ -312,31 +319,29 @@ impl Service {
             (Arc::clone(&r.machine), r.name.clone(), r.role_arn.clone())
         };
         let arn = format!("arn:aws:states:{}:{}:execution:{sm_name}:{name}", self.region, self.account);
-        let mut executions = lock(&self.executions);
-        if let Some(existing) = executions.0.get(&arn) {
+        let start = self.engine.clock.now();
+        let created = self.executions.insert(&arn, || {
+            Execution::new(arn.clone(), name, machine_arn.to_owned(), sm_name, role_arn, input.to_owned(), start)
+        });
+        let execution = match created {
+            Ok(execution) => execution,
             // AWS: the same name and input while still running answers the first start;
-            // anything else with that name is refused.
-            if existing.outcome().status == Status::Running && existing.input == input {
+            // anything else with that name is refused (a name forgotten by retention is free again).
+            Err(existing) if existing.outcome().status == Status::Running && existing.input == input => {
                 return Ok(json!({"executionArn": existing.arn, "startDate": epoch(existing.start_date)}));
             }
-            return Err(ApiError::new("ExecutionAlreadyExists", format!("Execution Already Exists: '{arn}'")));
-        }
-        let start = self.engine.clock.now();
-        let execution =
-            Execution::new(arn.clone(), name, machine_arn.to_owned(), sm_name, role_arn, input.to_owned(), start);
-        executions.0.insert(arn.clone(), Arc::clone(&execution));
-        executions.1.push(arn.clone());
-        drop(executions);
+            Err(_) => {
+                return Err(ApiError::new("ExecutionAlreadyExists", format!("Execution Already Exists: '{arn}'")));
+            }
+        };
         self.engine.launch(machine, execution);
         Ok(json!({"executionArn": arn, "startDate": epoch(start)}))
     }
 
     pub fn execution(&self, arn: &str) -> Result<Arc<Execution>, ApiError> {
         self.check_execution_arn(arn)?;
-        lock(&self.executions)
-            .0
+        self.executions
             .get(arn)
-            .cloned()
             .ok_or_else(|| ApiError::new("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))
     }
 
@@ -396,22 +401,17 @@ impl Service {
             ),
             None => None,
         };
-        let executions = lock(&self.executions);
-        // Newest first, as AWS lists them.
-        let matching: Vec<&Arc<Execution>> = executions
-            .1
+        let scope = format!("ListExecutions {machine_arn} {}", filter.map_or("", Status::as_str));
+        let PageRequest { size, after } = paging::request(body, &scope)?;
+        let before = after.map(|p| p.parse::<u64>().map_err(|_| paging::invalid_token())).transpose()?;
+        // Newest first, as AWS lists them; a page starts below the last one listed.
+        let listed = self.executions.newest_first(before, size, |e| {
+            e.state_machine_arn == machine_arn && filter.is_none_or(|f| e.outcome().status == f)
+        });
+        let list: Vec<Value> = listed
+            .executions
             .iter()
-            .rev()
-            .filter_map(|arn| executions.0.get(arn))
-            .filter(|e| e.state_machine_arn == machine_arn)
-            .filter(|e| filter.is_none_or(|f| e.outcome().status == f))
-            .collect();
-        let (start, max) = page(body, matching.len())?;
-        let list: Vec<Value> = matching
-            .iter()
-            .skip(start)
-            .take(max)
-            .map(|e| {
+            .map(|(_, e)| {
                 let o = e.outcome();
                 let mut item = json!({
                     "executionArn": e.arn, "stateMachineArn": e.state_machine_arn, "name": e.name,
@@ -424,45 +424,59 @@ impl Service {
             })
             .collect();
         let mut out = json!({"executions": list});
-        if start + max < matching.len() {
-            out["nextToken"] = json!((start + max).to_string());
+        if let (true, Some((last, _))) = (listed.more, listed.executions.last()) {
+            out["nextToken"] = json!(paging::token(&scope, &last.to_string()));
         }
         Ok(out)
     }
 
+    /// Pages by event id: a page copies only its own events, and a token names the
+    /// last id returned, so events added meanwhile neither shift nor repeat.
     pub fn get_execution_history(&self, body: &Value) -> Result<Value, ApiError> {
         let e = self.execution(string_field(body, "executionArn")?)?;
         let include_data = body.get("includeExecutionData").and_then(Value::as_bool).unwrap_or(true);
-        let mut events = e.history();
-        if body.get("reverseOrder").and_then(Value::as_bool).unwrap_or(false) {
+        let reverse = body.get("reverseOrder").and_then(Value::as_bool).unwrap_or(false);
+        let scope = format!("GetExecutionHistory {} {}", e.arn, if reverse { "reverse" } else { "forward" });
+        let PageRequest { size, after } = paging::request(body, &scope)?;
+        let len = e.history_len() as u64;
+        let after = after
+            .map(|p| p.parse::<u64>().ok().filter(|id| (1..=len).contains(id)).ok_or_else(paging::invalid_token))
+            .transpose()?;
+        let (events, more) = if reverse {
+            let last = after.map_or(len, |id| id - 1);
+            let first = last.saturating_sub(size as u64 - 1).max(1);
+            let mut events = if last == 0 { Vec::new() } else { e.history_events(first, (last - first + 1) as usize) };
             events.reverse();
-        }
-        let (start, max) = page(body, events.len())?;
-        let list: Vec<Value> = events
-            .iter()
-            .skip(start)
-            .take(max)
-            .map(|ev| {
-                let mut item = Map::new();
-                item.insert("timestamp".into(), epoch(ev.timestamp));
-                item.insert("type".into(), json!(ev.event_type));
-                item.insert("id".into(), json!(ev.id));
-                item.insert("previousEventId".into(), json!(ev.previous_event_id));
-                if let Some((member, details)) = &ev.details {
-                    let mut details = details.clone();
-                    if !include_data && let Value::Object(d) = &mut details {
-                        d.remove("input");
-                        d.remove("output");
-                    }
-                    item.insert((*member).into(), details);
-                }
-                Value::Object(item)
-            })
-            .collect();
+            (events, first > 1)
+        } else {
+            let first = after.map_or(1, |id| id + 1);
+            let events = e.history_events(first, size);
+            let more = events.last().is_some_and(|ev| ev.id < len);
+            (events, more)
+        };
+        let list: Vec<Value> = events.iter().map(|ev| history_item(ev, include_data)).collect();
         let mut out = json!({"events": list});
-        if start + max < events.len() {
-            out["nextToken"] = json!((start + max).to_string());
+        if let (true, Some(last)) = (more, events.last()) {
+            out["nextToken"] = json!(paging::token(&scope, &last.id.to_string()));
         }
         Ok(out)
     }
+}
+
+/// One history event as the API shows it.
+fn history_item(event: &HistoryEvent, include_data: bool) -> Value {
+    let mut item = Map::new();
+    item.insert("timestamp".into(), epoch(event.timestamp));
+    item.insert("type".into(), json!(event.event_type));
+    item.insert("id".into(), json!(event.id));
+    item.insert("previousEventId".into(), json!(event.previous_event_id));
+    if let Some((member, details)) = &event.details {
+        let mut details = details.clone();
+        if !include_data && let Value::Object(d) = &mut details {
+            d.remove("input");
+            d.remove("output");
+        }
+        item.insert((*member).into(), details);
+    }
+    Value::Object(item)
 }
