@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use common::ports::{ItemStore, MAX_EXECUTION_NAME, WorkflowStarter, bounded_execution_name};
 use serde_json::{Value, json};
 
+use crate::redact;
 use crate::schedule::{Status, check, rfc3339};
 use crate::users::{UserError, load};
 
@@ -29,6 +30,17 @@ fn error(status: i64, message: impl Into<String>) -> ApiGatewayV2httpResponse {
     respond(status, json!({"message": message.into()}))
 }
 
+/// The instant API Gateway received the request (`requestContext.timeEpoch`, set by
+/// API Gateway, not by the caller): "is it Friday" is answered for the moment the user
+/// asked, the same on a retried invocation, and a test can ask at any instant. `None`
+/// for an event that was not made by API Gateway (no or a zero `timeEpoch`).
+pub fn request_time(request: &ApiGatewayV2httpRequest) -> Option<DateTime<Utc>> {
+    match request.request_context.time_epoch {
+        millis if millis > 0 => DateTime::from_timestamp_millis(millis),
+        _ => None,
+    }
+}
+
 /// One reminder per user and target Friday.
 pub fn reminder_name(user_id: &str, friday: chrono::NaiveDate) -> String {
     let suffix = format!("-{friday}");
@@ -47,10 +59,12 @@ pub async fn handle<D: ItemStore, W: WorkflowStarter>(
     let Some(user_id) = request.query_string_parameters.first("userId") else {
         return error(400, "the query parameter userId is required");
     };
+    // Every message below names the user masked (see `UserError`): the caller knows its
+    // own id, but answers end up in access logs and traces too.
     let profile = match load(db, &config.users_table, user_id).await {
         Ok(p) => p,
         Err(e @ UserError::InvalidId(_)) => return error(400, e.to_string()),
-        Err(UserError::NotFound(_)) => return error(404, format!("no user {user_id:?}")),
+        Err(e @ UserError::NotFound(_)) => return error(404, e.to_string()),
         Err(e @ (UserError::Invalid { .. } | UserError::Malformed { .. })) => return error(422, e.to_string()),
         Err(UserError::Port(e)) => {
             tracing::error!(error = %e, "reading the user failed");
@@ -76,8 +90,26 @@ pub async fn handle<D: ItemStore, W: WorkflowStarter>(
             }),
         ),
         Err(e) => {
-            tracing::error!(error = %e, "starting the reminder failed");
+            // The execution name (and ARN) carries the readable part of the id.
+            let e = redact::port_error(e, &[user_id, &name]);
+            tracing::error!(error = %e, user = %common::telemetry::mask(user_id), "starting the reminder failed");
             error(503, "could not schedule the reminder; try again")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_a_dot_b_a_underscore_b_and_a_at_b_get_different_reminder_names() {
+        let friday = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("a date");
+        let names: std::collections::BTreeSet<String> =
+            ["a.b", "a_b", "a@b"].iter().map(|id| reminder_name(id, friday)).collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        let long = "x".repeat(128);
+        assert!(reminder_name(&long, friday).len() <= MAX_EXECUTION_NAME);
+        assert!(reminder_name(&long, friday).ends_with("-2026-11-20"));
     }
 }

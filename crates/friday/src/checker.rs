@@ -12,14 +12,20 @@ use crate::users::load;
 #[serde(rename_all = "camelCase")]
 pub struct CheckInput {
     pub user_id: String,
+    /// The state machine's "now" (`$$.State.EnteredTime`): the clock its Wait compares
+    /// `wait` with, so the check and the wait agree on a virtual or manual clock too.
+    /// Without it, the function's own clock.
+    #[serde(default)]
+    pub now: Option<DateTime<Utc>>,
 }
 
+/// `system_now` is the function's clock, used when the input carries no `now`.
 pub async fn check_user<D: ItemStore>(
     db: &D,
     users_table: &str,
     input: CheckInput,
-    now: DateTime<Utc>,
+    system_now: DateTime<Utc>,
 ) -> Result<FridayCheck, WorkflowError> {
     let profile = load(db, users_table, &input.user_id).await?;
-    Ok(check(now, profile.timezone, profile.notify_hour))
+    Ok(check(input.now.unwrap_or(system_now), profile.timezone, profile.notify_hour))
 }

@@ -98,6 +98,32 @@ pub fn check(now: DateTime<Utc>, tz: Tz, notify_hour: u32) -> FridayCheck {
     }
 }
 
+/// What a woken reminder does, judged against the profile as it is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recheck {
+    /// The reminder's Friday at the user's hour has come (or passed): push now.
+    Due(DateTime<Utc>),
+    /// The profile changed to a later instant for the same Friday: wait until it.
+    Later(DateTime<Utc>),
+}
+
+/// Re-judges a reminder scheduled for `remind_at` (computed in `scheduled_zone`) when it
+/// wakes at `now`, against the profile's current zone and hour. The reminder keeps its
+/// Friday (the local date it was scheduled for), so a new zone or hour moves it within
+/// that day and never to another week: an instant still ahead is waited for, one already
+/// past is pushed at once.
+pub fn recheck(
+    remind_at: DateTime<Utc>,
+    scheduled_zone: Tz,
+    now: DateTime<Utc>,
+    zone: Tz,
+    notify_hour: u32,
+) -> Recheck {
+    let friday = remind_at.with_timezone(&scheduled_zone).date_naive();
+    let due = local_instant(zone, friday, notify_hour);
+    if due > now { Recheck::Later(due) } else { Recheck::Due(due) }
+}
+
 pub fn weekday_name(day: Weekday) -> &'static str {
     match day {
         Weekday::Mon => "Monday",
@@ -234,6 +260,49 @@ mod tests {
         assert_eq!(parse_hour(Some("-1")), Err(ProfileError::Hour("-1".into())));
         assert_eq!(parse_hour(Some("9.5")), Err(ProfileError::Hour("9.5".into())));
         assert!(!tzdb_version().is_empty());
+    }
+
+    #[test]
+    fn a_check_early_on_friday_waits_for_the_notify_hour() {
+        // Friday 00:05 in Tokyo with notifyHour 9: the reminder is today at 09:00, not now.
+        let early = check(utc("2026-11-19T15:05:00Z"), tz("Asia/Tokyo"), 9);
+        assert_eq!(early.status, Status::Friday);
+        assert_eq!(rfc3339(early.wait), "2026-11-20T00:00:00Z");
+    }
+
+    #[test]
+    fn a_later_hour_set_during_the_week_is_waited_for() {
+        // Scheduled for Friday 09:00 UTC; the user moved the hour to 11 in the meantime.
+        let scheduled = utc("2026-11-20T09:00:00Z");
+        assert_eq!(
+            recheck(scheduled, tz("UTC"), scheduled, tz("UTC"), 11),
+            Recheck::Later(utc("2026-11-20T11:00:00Z"))
+        );
+        assert_eq!(
+            recheck(scheduled, tz("UTC"), utc("2026-11-20T11:00:00Z"), tz("UTC"), 11),
+            Recheck::Due(utc("2026-11-20T11:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn an_earlier_hour_or_an_unchanged_profile_pushes_at_once() {
+        let scheduled = utc("2026-11-20T09:00:00Z");
+        assert_eq!(recheck(scheduled, tz("UTC"), scheduled, tz("UTC"), 9), Recheck::Due(scheduled));
+        assert_eq!(recheck(scheduled, tz("UTC"), scheduled, tz("UTC"), 7), Recheck::Due(utc("2026-11-20T07:00:00Z")));
+    }
+
+    #[test]
+    fn a_new_zone_keeps_the_reminders_friday() {
+        // Scheduled for Friday 09:00 in Tokyo (00:00Z); the user moved to Los Angeles,
+        // where it is still Thursday 16:00: the push waits for Friday 09:00 there.
+        let scheduled = utc("2026-11-20T00:00:00Z");
+        let west = recheck(scheduled, tz("Asia/Tokyo"), scheduled, tz("America/Los_Angeles"), 9);
+        assert_eq!(west, Recheck::Later(utc("2026-11-20T17:00:00Z")));
+        // Scheduled for Friday 09:00 in Honolulu (19:00Z); moved to Kiritimati, where it is
+        // already Saturday 09:00: that Friday is over, so push now rather than next week.
+        let scheduled = utc("2026-11-20T19:00:00Z");
+        let east = recheck(scheduled, tz("Pacific/Honolulu"), scheduled, tz("Pacific/Kiritimati"), 9);
+        assert_eq!(east, Recheck::Due(utc("2026-11-19T19:00:00Z")));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use common::ports::aws::{DynamoItemStore, SfnWorkflowStarter};
 use common::{Env, Resources};
-use friday::api::{ApiConfig, handle, respond};
+use friday::api::{ApiConfig, handle, request_time, respond};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -26,7 +26,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
         // A body API Gateway would never send is still answered, as a 400.
         let response = match serde_json::from_value::<ApiGatewayV2httpRequest>(event.payload) {
-            Ok(request) => handle(db, starter, config, &request, chrono::Utc::now()).await,
+            Ok(request) => {
+                let now = request_time(&request).unwrap_or_else(chrono::Utc::now);
+                handle(db, starter, config, &request, now).await
+            }
             Err(e) => respond(400, serde_json::json!({"message": format!("not an HTTP API request: {e}")})),
         };
         Ok::<_, common::WorkflowError>(response)

@@ -14,7 +14,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let push = PinpointPushSender::new(common::aws::pinpoint_client(&sdk));
     let (db, push, resources) = (&db, &push, &resources);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        notify(db, push, &resources.users_table, &resources.pinpoint_app_id, parse_input(event.payload)?).await
+        let input = parse_input(event.payload)?;
+        notify(db, push, &resources.users_table, &resources.pinpoint_app_id, input, chrono::Utc::now()).await
     }))
     .await
 }
