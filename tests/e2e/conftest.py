@@ -18,6 +18,12 @@ ACCOUNT = "123456789012"
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 
+def pytest_configure(config):
+    # `make e2e-test` runs the suite twice: on the virtual clock without these tests, then
+    # on a manual clock (SFN_LOCAL_CLOCK=manual) with only these.
+    config.addinivalue_line("markers", "manual_clock: needs sfn-local on the manual clock (advanced by the test)")
+
+
 def make_client(service: str, endpoint: str):
     return boto3.client(
         service,

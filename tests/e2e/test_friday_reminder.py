@@ -181,6 +181,7 @@ def test_the_api_answers_200_on_a_friday_and_202_otherwise_every_day(dynamodb, s
         pass  # it had already finished
 
 
+@pytest.mark.manual_clock
 def test_a_reminder_checked_early_on_friday_waits_for_the_notify_hour(dynamodb, sfn):
     needs_manual_clock()
     friday_early = next_weekday(sfn_clock()[0], 4, 0, 5)
@@ -201,6 +202,7 @@ def test_a_reminder_checked_early_on_friday_waits_for_the_notify_hour(dynamodb, 
     assert len(pushes_to(f"apns-{user}")) == 1
 
 
+@pytest.mark.manual_clock
 def test_a_later_hour_set_after_scheduling_moves_the_push_to_the_new_hour(dynamodb, sfn, lambda_api):
     needs_manual_clock()
     now, _ = sfn_clock()
