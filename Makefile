@@ -76,8 +76,9 @@ $(DEPLOY_STAMP): requirements-deploy.txt $(STAMP)
 	$(VENV)/bin/pip install --quiet -r requirements-deploy.txt
 	touch $(DEPLOY_STAMP)
 
-# The stack's fake credentials and region exported above must not reach AWS.
-AWS_REAL := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_EC2_METADATA_DISABLED -u AWS_REGION -u AWS_DEFAULT_REGION SAM_CLI_TELEMETRY=0
+# The stack's fake credentials and region exported above must not reach AWS; sam build finds
+# cargo-lambda (and its zig) in the virtual environment.
+AWS_REAL := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_EC2_METADATA_DISABLED -u AWS_REGION -u AWS_DEFAULT_REGION SAM_CLI_TELEMETRY=0 PATH="$(abspath $(VENV))/bin:$$PATH"
 SAM := $(abspath $(VENV))/bin/sam
 
 ## sam-validate: the template through SAM's own validator and linter (offline)
