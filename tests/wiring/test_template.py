@@ -173,3 +173,20 @@ def test_a_crate_without_binaries_is_left_out_and_said_so(copy):
     assert not any(f.crate == "friday" for f in project.functions.values())
     assert wiring.check_all(project) == []
     assert any("FridayCheckerFunction builds binary" in p for p in wiring.check_all(project_at(copy, skip=False)))
+
+
+def test_a_dependency_cycle_through_the_buckets_notification(copy):
+    # The bucket's notification names ingest-starter, which names csv-ingest, which would name
+    # csv-processor, whose policy names the bucket: CloudFormation refuses such a stack, and
+    # neither cfn-lint nor `sam validate` sees it through SAM's expansion.
+    built = 'CsvProcessorFunctionArn: !Sub "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-csv-processor"'
+    edit(copy / TEMPLATE, built, "CsvProcessorFunctionArn: !GetAtt CsvProcessorFunction.Arn")
+    assert_reported(copy, "dependency cycle:", "UploadBucket", "IngestStarterFunction", "CsvIngestStateMachine", "CsvProcessorFunction")
+
+
+def test_a_dependency_cycle_through_the_api_url(copy):
+    # What AWS::Serverless::HttpApi events would do: the API names the function, whose
+    # environment names the API.
+    edit(copy / TEMPLATE, "  HttpApi:\n    Type: AWS::ApiGatewayV2::Api\n    Properties:\n",
+         "  HttpApi:\n    Type: AWS::ApiGatewayV2::Api\n    Properties:\n      Target: !GetAtt SignupRegisterFunction.Arn\n")
+    assert_reported(copy, "dependency cycle:", "HttpApi", "SignupRegisterFunction")

@@ -392,7 +392,50 @@ def _trigger_buckets(project: Project, fid: str) -> set[str]:
     return buckets
 
 
-CHECKS = [check_binaries, check_substitutions, check_environment, check_error_names, check_policies]
+# SAM event sources whose expansion makes the source depend on the function, not the reverse.
+REVERSED_EVENTS = {"S3", "Api", "HttpApi"}
+
+
+def dependencies(project: Project) -> dict[str, set[str]]:
+    """Resource -> the resources it depends on once SAM has expanded the template: its
+    references and DependsOn, with an S3/Api event turned around (the bucket's notification
+    names the function)."""
+    graph = {rid: set() for rid in project.resources}
+    for rid, res in project.resources.items():
+        props = dict(res.get("Properties", {}))
+        for event in (props.pop("Events", None) or {}).values():
+            targets = references(event.get("Properties", {}))
+            if event.get("Type") in REVERSED_EVENTS:
+                for target in targets & graph.keys():
+                    graph[target].add(rid)
+            else:
+                graph[rid] |= targets
+        depends = res.get("DependsOn", [])
+        graph[rid] |= references(props) | set([depends] if isinstance(depends, str) else depends)
+    return {rid: deps & graph.keys() for rid, deps in graph.items()}
+
+
+def check_dependency_cycles(project: Project) -> list[str]:
+    """cfn-lint's E3004 does not see through SAM's expansion, nor does `sam validate`."""
+    graph, state, problems = dependencies(project), {}, []
+
+    def visit(node: str, path: list[str]):
+        state[node] = "open"
+        for dep in sorted(graph[node]):
+            if state.get(dep) == "open":
+                cycle = path[path.index(dep):] + [dep]
+                problems.append("dependency cycle: " + " -> ".join(cycle))
+            elif dep not in state:
+                visit(dep, path + [dep])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return problems
+
+
+CHECKS = [check_binaries, check_substitutions, check_environment, check_error_names, check_policies, check_dependency_cycles]
 
 
 def check_all(project: Project) -> list[str]:
