@@ -11,7 +11,7 @@ export AWS_ACCESS_KEY_ID := test
 export AWS_SECRET_ACCESS_KEY := test
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: setup build release test unit-test e2e-test demo stack-up stack-down stack-status lint fmt bench clean
+.PHONY: setup build release test unit-test wiring-test e2e-test demo stack-up stack-down stack-status lint sam-validate deploy undeploy fmt bench clean
 
 ## setup: the Python virtual environment (moto server, boto3, pytest, cargo-lambda)
 setup: $(STAMP)
@@ -30,11 +30,15 @@ build:
 release:
 	cargo build --release --bins -p ingest -p friday -p bench
 
-## test: unit tests, sfn-local's suite, then end-to-end tests against the local stack
-test: setup build unit-test e2e-test
+## test: lint, unit tests, sfn-local's suite, the template's wiring, then end-to-end tests against the local stack
+test: setup build lint unit-test wiring-test e2e-test
 
 unit-test:
 	cargo test --workspace
+
+## wiring-test: infra/template.yaml, statemachines/ and the code agree (offline, no stack)
+wiring-test: setup
+	$(VENV)/bin/pytest -q tests/wiring
 
 # Twice: on the virtual clock (Waits complete at once), then on a manual clock for the tests
 # that act "during the wait" and advance it themselves.
@@ -63,11 +67,38 @@ stack-down:
 stack-status:
 	@bash scripts/stack.sh status
 
-## lint: formatting, clippy, and every state machine definition validated
-lint:
+## lint: formatting, clippy, every state machine definition validated, and the SAM template (cfn-lint)
+lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	@if ls statemachines/*.asl.json >/dev/null 2>&1; then cargo run --quiet -p sfn-local -- validate statemachines; fi
+	$(VENV)/bin/cfn-lint infra/template.yaml
+
+# The AWS SAM CLI (~340 MB, ~1.5 min to install) only for the targets that need it, not `make setup`.
+DEPLOY_STAMP := $(VENV)/.deploy-installed
+$(DEPLOY_STAMP): requirements-deploy.txt $(STAMP)
+	$(VENV)/bin/pip install --quiet -r requirements-deploy.txt
+	touch $(DEPLOY_STAMP)
+
+# The stack's fake credentials and region exported above must not reach AWS; sam build finds
+# cargo-lambda (and its zig) in the virtual environment.
+AWS_REAL := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_EC2_METADATA_DISABLED -u AWS_REGION -u AWS_DEFAULT_REGION SAM_CLI_TELEMETRY=0 PATH="$(abspath $(VENV))/bin:$$PATH"
+SAM := $(abspath $(VENV))/bin/sam
+
+## sam-validate: the template through SAM's own validator and linter (offline)
+sam-validate: $(DEPLOY_STAMP)
+	cd infra && SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --region us-east-1
+
+## deploy: sam build (cargo-lambda, arm64, no Docker), then sam deploy (--guided the first time: writes infra/samconfig.toml)
+deploy: $(DEPLOY_STAMP)
+	cd infra && $(AWS_REAL) $(SAM) build
+	@if [ -f infra/samconfig.toml ]; then cd infra && $(AWS_REAL) $(SAM) deploy; \
+	else cd infra && $(AWS_REAL) $(SAM) deploy --guided --capabilities CAPABILITY_IAM; fi
+
+## undeploy: empty the two buckets (every version), then delete the stack
+undeploy: $(DEPLOY_STAMP)
+	$(AWS_REAL) $(PY) scripts/undeploy.py
+	cd infra && $(AWS_REAL) $(SAM) delete
 
 fmt:
 	cargo fmt --all
