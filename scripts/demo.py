@@ -8,6 +8,7 @@ import pathlib
 import sys
 import time
 import urllib.request
+from decimal import Decimal
 
 from zoneinfo import ZoneInfo
 
@@ -48,7 +49,7 @@ def timeline(execution_arn: str) -> None:
         elif kind.endswith("StateExited"):
             output = event["stateExitedEventDetails"].get("output", "")
             line = f"✓ {event['stateExitedEventDetails']['name']} → {output[:80]}{'…' if len(output) > 80 else ''}"
-        elif kind.endswith("Failed") and "error" in json.dumps(event):
+        elif kind.endswith("Failed") and "error" in json.dumps(event, default=str):
             details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             line = f"✗ {kind}: {details.get('error', '')}"
         elif kind.startswith("Execution"):
@@ -176,10 +177,63 @@ def demo_friday_reminder() -> bool:
     return ok
 
 
+def demo_course_enrollment() -> bool:
+    heading("course-enrollment: name, e-mail and payment checked in parallel, validated, the seat taken in one transaction")
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:course-enrollment"
+    put = lambda table, **attrs: DYNAMODB.put_item(TableName=table, Item={
+        k: {"N": str(v)} if isinstance(v, (int, Decimal)) else {"S": v} for k, v in attrs.items()})
+    put("courses", courseId="rust-101", title="Rust for services", price=Decimal("120.00"), seatsAvailable=10)
+    put("courses", courseId="sfn-201", title="Step Functions in depth", price=Decimal("80.00"), seatsAvailable=1)
+    students = [("ana@example.com", "Ana Lima"), ("bob@example.com", "Bob Stone"), ("cleo@example.com", "Cleo Park")]
+    for email, name in students:
+        put("students", email=email, name=name, studentId=f"st-{email.split('@')[0]}")
+    put("payments", paymentId="pay-ana", email="ana@example.com", courseId="rust-101", amount=Decimal("120.00"), status="PAID")
+    put("payments", paymentId="pay-bob", email="bob@example.com", courseId="rust-101", amount=Decimal("60.00"), status="PENDING")
+    put("payments", paymentId="pay-bob-sfn", email="bob@example.com", courseId="sfn-201", amount=80, status="PAID")
+    put("payments", paymentId="pay-cleo-sfn", email="cleo@example.com", courseId="sfn-201", amount=80, status="PAID")
+    print("courses: rust-101 (120.00, 10 seats), sfn-201 (80.00, 1 seat); students: Ana, Bob, Cleo;")
+    print("payments: Ana PAID 120.00 for rust-101, Bob PENDING 60.00 for rust-101, Bob and Cleo PAID 80 for sfn-201")
+
+    def start(label: str, payload: dict) -> str:
+        name = f"demo-{label}-{int(time.time() * 1000)}"
+        return SFN.start_execution(stateMachineArn=machine, name=name, input=json.dumps(payload))["executionArn"]
+
+    def show(arn: str, with_timeline: bool = True) -> dict:
+        described = wait(arn)
+        print(f"\nexecution {arn.rsplit(':', 1)[1]}: {described['status']}")
+        if with_timeline:
+            timeline(arn)
+        if described["status"] == "SUCCEEDED":
+            print(f"  output: {described['output']}")
+        else:
+            print(f"  error: {described.get('error')}")
+            for reason in json.loads(described.get("cause") or "[]"):
+                print(f"  reason: {reason}")
+        return described
+
+    request = lambda email, name, course, payment: {"name": name, "email": email, "courseId": course, "paymentId": payment}
+    print("\n-- Ana enrolls in rust-101 (paid in full):")
+    approved = show(start("ana", request("ana@example.com", "Ana Lima", "rust-101", "pay-ana")))
+    print("\n-- Bob tries rust-101 with a payment still pending and a misspelt name:")
+    rejected = show(start("bob", request("bob@example.com", "Rob Stone", "rust-101", "pay-bob")))
+    print("\n-- Bob and Cleo race for the last seat of sfn-201, started together:")
+    arns = [start("bob-sfn", request("bob@example.com", "Bob Stone", "sfn-201", "pay-bob-sfn")),
+            start("cleo-sfn", request("cleo@example.com", "Cleo Park", "sfn-201", "pay-cleo-sfn"))]
+    raced = [show(arn, with_timeline=False) for arn in arns]
+    seats = DYNAMODB.get_item(TableName="courses", Key={"courseId": {"S": "sfn-201"}})["Item"]["seatsAvailable"]["N"]
+    enrolled = DYNAMODB.query(TableName="enrollments", KeyConditionExpression="courseId = :c",
+                              ExpressionAttributeValues={":c": {"S": "sfn-201"}})["Items"]
+    print(f"\nsfn-201 now: {seats} seats left, enrolled: {[e['email']['S'] for e in enrolled]}")
+    winners = sorted(r["status"] for r in raced)
+    return (approved["status"] == "SUCCEEDED" and rejected.get("error") == "EnrollmentRejected"
+            and winners == ["FAILED", "SUCCEEDED"] and seats == "0" and len(enrolled) == 1)
+
+
 def main() -> int:
     registered = sorted(m["name"] for m in SFN.list_state_machines()["stateMachines"])
     print("State machines registered in sfn-local:", ", ".join(registered))
     results = {"csv-ingest": demo_csv_ingest(), "friday-reminder": demo_friday_reminder()}
+    results["course-enrollment"] = demo_course_enrollment()
     heading("summary")
     for name, ok in results.items():
         print(f"  {name}: {'ok' if ok else 'FAILED'}")

@@ -18,8 +18,20 @@ use serde_json::{Value, json};
 use dynamo_stub::DynamoStub;
 use runtime_api::RuntimeApi;
 
-const FUNCTIONS: &[&str] =
-    &["ingest-starter", "csv-processor", "file-mover", "emailer", "friday-api", "friday-checker", "friday-notifier"];
+const FUNCTIONS: &[&str] = &[
+    "ingest-starter",
+    "csv-processor",
+    "file-mover",
+    "emailer",
+    "friday-api",
+    "friday-checker",
+    "friday-notifier",
+    "enrollment-check-name",
+    "enrollment-check-email",
+    "enrollment-check-payment",
+    "enrollment-validate",
+    "enrollment-enroll",
+];
 const MOTO: &str = "http://127.0.0.1:4566";
 const SFN: &str = "http://127.0.0.1:8083";
 const LAMBDA: &str = "http://127.0.0.1:9000";
@@ -206,6 +218,19 @@ fn api_event(user: &str) -> Value {
         "isBase64Encoded": false})
 }
 
+const BENCH_STUDENT: &str = "bench-student@example.com";
+
+fn enrollment_event(email: &str) -> Value {
+    json!({"name": "Bench Student", "email": email, "courseId": "bench-course", "paymentId": "bench-payment"})
+}
+
+fn enrollment_validate_event() -> Value {
+    let mut event = enrollment_event(BENCH_STUDENT);
+    event["checks"] = json!([{"check": "name", "valid": true}, {"check": "email", "valid": true},
+        {"check": "payment", "valid": true}]);
+    event
+}
+
 /// Seeds what the typical invocations read, and a no-op state machine for the starters.
 async fn seed(
     s3: &aws_sdk_s3::Client,
@@ -233,6 +258,7 @@ async fn seed(
         .send()
         .await
         .map_err(|e| format!("seeding DynamoDB: {e:?}"))?;
+    seed_enrollment(dynamodb).await?;
     let noop = r#"{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}"#;
     let created = sfn
         .create_state_machine()
@@ -247,6 +273,43 @@ async fn seed(
             return Err(format!("creating bench-noop: {e:?}"));
         }
     }
+    Ok(())
+}
+
+/// A student, a paid payment and a course with seats enough for every cold start of
+/// enrollment-enroll (reset on each run).
+async fn seed_enrollment(dynamodb: &aws_sdk_dynamodb::Client) -> Result<(), String> {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let put = |table: &str, item: Vec<(&str, A)>| {
+        let request = dynamodb.put_item().table_name(table);
+        item.into_iter().fold(request, |r, (k, v)| r.item(k, v)).send()
+    };
+    let failed = |e| format!("seeding the enrollment tables: {e:?}");
+    put("students", vec![("email", A::S(BENCH_STUDENT.into())), ("name", A::S("Bench Student".into()))])
+        .await
+        .map_err(failed)?;
+    put(
+        "courses",
+        vec![
+            ("courseId", A::S("bench-course".into())),
+            ("price", A::N("10".into())),
+            ("seatsAvailable", A::N("1000000".into())),
+        ],
+    )
+    .await
+    .map_err(failed)?;
+    put(
+        "payments",
+        vec![
+            ("paymentId", A::S("bench-payment".into())),
+            ("email", A::S(BENCH_STUDENT.into())),
+            ("courseId", A::S("bench-course".into())),
+            ("amount", A::N("10".into())),
+            ("status", A::S("PAID".into())),
+        ],
+    )
+    .await
+    .map_err(failed)?;
     Ok(())
 }
 
@@ -282,6 +345,10 @@ async fn cold_starts(report: &mut Report, args: &Args, s3: &aws_sdk_s3::Client) 
                     "processing": {"rowsRead": 100, "rowsWritten": 100, "rowsRejected": 0},
                     "moved": {"bucket": "sensor-archive", "key": "processed/bench.csv"}}),
                 "friday-api" => api_event("bench-user"),
+                "enrollment-validate" => enrollment_validate_event(),
+                // A new address each time: enrolling the same one twice would be refused.
+                "enrollment-enroll" => enrollment_event(&format!("bench-{n}-{}@example.com", std::process::id())),
+                name if name.starts_with("enrollment-") => enrollment_event(BENCH_STUDENT),
                 _ => json!({"userId": "bench-user"}),
             };
             let run = invoke_once(&api, &address, &binary, &function_env(&[]), event, Duration::from_secs(30)).await?;

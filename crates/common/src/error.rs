@@ -64,6 +64,8 @@ const TRANSIENT_CODES: &[&str] = &[
     "RequestTimeout",
     "RequestTimeoutException",
     "TransactionInProgressException",
+    // A single-item write that met an item inside a running transaction.
+    "TransactionConflictException",
 ];
 
 const NOT_FOUND_CODES: &[&str] = &[

@@ -471,24 +471,13 @@ impl ItemStore for DynamoItemStore {
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),
             Err(err) => {
-                let classified = classify_sdk_error("dynamodb", &err);
-                let cancelled_by_condition = err
-                    .as_service_error()
-                    .and_then(|e| match e {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                            Some(c.cancellation_reasons().iter().enumerate().find_map(|(i, r)| {
-                                (r.code() == Some("ConditionalCheckFailed")).then_some(i)
-                            }))
-                        }
-                        _ => None,
-                    })
-                    .flatten();
-                match cancelled_by_condition {
-                    Some(index) => Err(PortError::ConditionFailed {
-                        service: "dynamodb",
-                        message: format!("condition of write {index} failed"),
-                    }),
-                    None => Err(classified),
+                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+                match err.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                        let reasons: Vec<Option<&str>> = c.cancellation_reasons().iter().map(|r| r.code()).collect();
+                        Err(transaction::cancelled(&reasons))
+                    }
+                    _ => Err(classify_sdk_error("dynamodb", &err)),
                 }
             }
         }

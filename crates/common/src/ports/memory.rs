@@ -312,7 +312,16 @@ pub struct MemoryItemStore {
     batch_sizes: Mutex<Vec<usize>>,
     /// Items a `batch_put` refuses as DynamoDB refuses an invalid item: the whole call.
     refuse: Option<Box<ItemPredicate>>,
+    /// How many of the next `transact` calls another transaction conflicts with.
+    conflicts: Mutex<usize>,
     pub failures: Failures,
+}
+
+fn take_one(counter: &Mutex<usize>) -> bool {
+    let mut left = lock(counter);
+    let took = *left > 0;
+    *left = left.saturating_sub(1);
+    took
 }
 
 impl MemoryItemStore {
@@ -336,6 +345,13 @@ impl MemoryItemStore {
     /// The next `batch_put` calls leave this many items unprocessed (one entry per call).
     pub fn leave_unprocessed(&self, counts: &[usize]) {
         lock(&self.unprocessed_plan).extend(counts);
+    }
+
+    /// The next `times` `transact` calls are cancelled as DynamoDB cancels a transaction
+    /// that conflicts with another one on the same item (`TransactionConflict`), writing
+    /// nothing.
+    pub fn conflict_next_transactions(&self, times: usize) {
+        *lock(&self.conflicts) += times;
     }
 
     /// The sizes of every `batch_put` call so far.
@@ -453,17 +469,18 @@ impl ItemStore for MemoryItemStore {
 
     async fn transact(&self, ops: Vec<WriteOp>) -> PortResult<()> {
         self.failures.take()?;
+        if take_one(&self.conflicts) {
+            // DynamoDB names the conflicting write; the first stands for it here.
+            let reasons: Vec<Option<&str>> =
+                (0..ops.len()).map(|i| (i == 0).then_some("TransactionConflict")).collect();
+            return Err(transaction::cancelled(&reasons));
+        }
         let mut tables = lock(&self.tables);
         let mut changes = Vec::with_capacity(ops.len());
         for (index, op) in ops.iter().enumerate() {
             match self.plan(&tables, op) {
                 Ok(change) => changes.push(change),
-                Err(PortError::ConditionFailed { service, .. }) => {
-                    return Err(PortError::ConditionFailed {
-                        service,
-                        message: format!("condition of write {index} failed"),
-                    });
-                }
+                Err(PortError::ConditionFailed { .. }) => return Err(transaction::condition_failed(index)),
                 Err(other) => return Err(other),
             }
         }
@@ -755,6 +772,24 @@ mod tests {
         assert_eq!(db.items("enrollments").len(), 1, "a failed transaction writes nothing");
         let seats = db.get("courses", Item::from([("courseId".to_owned(), AttrValue::string("c1"))])).await.unwrap();
         assert_eq!(seats.and_then(|i| i.get("seats").cloned()), Some(AttrValue::number(0)));
+    }
+
+    #[tokio::test]
+    async fn an_injected_transaction_conflict_is_transient_and_writes_nothing() {
+        let db = MemoryItemStore::new().with_table("t", &["id"]);
+        let put = |id: &str| WriteOp::Put {
+            table: "t".into(),
+            item: Item::from([("id".to_owned(), AttrValue::string(id))]),
+            conditions: vec![Condition::NotExists { attr: "id".into() }],
+        };
+        db.conflict_next_transactions(1);
+        let err = db.transact(vec![put("a"), put("b")]).await.unwrap_err();
+        assert!(err.is_transient() && err.to_string().contains("TransactionConflict"), "{err}");
+        assert!(db.items("t").is_empty());
+        db.transact(vec![put("a"), put("b")]).await.unwrap();
+        let err = db.transact(vec![put("c"), put("a")]).await.unwrap_err();
+        assert_eq!(transaction::failed_write(&err), Some(1));
+        assert_eq!(db.items("t").len(), 2);
     }
 
     #[tokio::test]

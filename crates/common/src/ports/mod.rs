@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod memory;
+pub mod transaction;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -227,7 +228,9 @@ pub trait ItemStore: Send + Sync {
     fn get(&self, table: &str, key: Item) -> impl Future<Output = PortResult<Option<Item>>> + Send;
     /// One conditional write; a false condition is `ConditionFailed`.
     fn write(&self, op: WriteOp) -> impl Future<Output = PortResult<()>> + Send;
-    /// All writes or none; any false condition is `ConditionFailed` naming its index.
+    /// All writes or none; any false condition is `ConditionFailed` naming its index
+    /// ([`transaction::failed_write`] reads it back); a cancellation for a conflict with
+    /// another transaction is `Transient`.
     fn transact(&self, ops: Vec<WriteOp>) -> impl Future<Output = PortResult<()>> + Send;
     /// One `BatchWriteItem` of at most [`MAX_BATCH_WRITE`] puts; returns the items the
     /// service left unprocessed, for the caller to retry.
