@@ -28,7 +28,7 @@ build:
 
 ## release: optimised, stripped function binaries (what Lambda runs) and the bench
 release:
-	cargo build --release --bins -p ingest -p friday -p bench
+	cargo build --release --bins -p ingest -p friday -p signup -p bench
 
 ## test: unit tests, sfn-local's suite, then end-to-end tests against the local stack
 test: setup build unit-test e2e-test
