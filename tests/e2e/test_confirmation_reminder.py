@@ -171,7 +171,8 @@ def test_a_second_registration_is_409_also_with_the_domain_in_capitals(lambda_ap
     for again in (f"{local}@example.com", f"{local}@EXAMPLE.COM", f"{local}@Example.Com"):
         status, body = register(lambda_api, again, "Someone Else")
         assert (status, body["message"]) == (409, "this e-mail address is already registered"), again
-    assert len(messages_to(f"{local}@example.com")) == 1
+    confirmations = [m for m in messages_to(f"{local}@example.com") if not m["subject"].startswith("Reminder")]
+    assert len(confirmations) == 1, "one confirmation (on a virtual clock the reminder may be out already)"
     executions = sfn.list_executions(stateMachineArn=MACHINE, maxResults=1000)["executions"]
     assert len([e for e in executions if e["name"].startswith(f"{customer_id}_")]) == 1
     assert register(lambda_api, f"{local.upper()}@example.com")[0] == 201, "the local part is kept as typed"
