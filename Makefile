@@ -28,7 +28,7 @@ build:
 
 ## release: optimised, stripped function binaries (what Lambda runs) and the bench
 release:
-	cargo build --release --bins -p ingest -p friday -p enrollment -p bench
+	cargo build --release --bins -p ingest -p friday -p signup -p enrollment -p bench
 
 ## test: lint, unit tests, sfn-local's suite, the template's wiring, then end-to-end tests against the local stack
 test: setup build lint unit-test wiring-test e2e-test

@@ -76,6 +76,7 @@ AWS_ENDPOINT_URL_SFN=http://127.0.0.1:$SFN_PORT
 AWS_ENDPOINT_URL_PINPOINT=http://127.0.0.1:$PINPOINT_PORT
 CSV_INGEST_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:csv-ingest
 FRIDAY_REMINDER_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:friday-reminder
+CONFIRMATION_REMINDER_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:confirmation-reminder
 RUST_LOG=info
 # Small enough that the end-to-end tests exercise file-mover's multipart copy (UploadPartCopy).
 MULTIPART_COPY_THRESHOLD_BYTES=8388608

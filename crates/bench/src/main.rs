@@ -31,10 +31,18 @@ const FUNCTIONS: &[&str] = &[
     "enrollment-check-payment",
     "enrollment-validate",
     "enrollment-enroll",
+    "signup-register",
+    "signup-reminder",
+    "signup-confirm",
 ];
-const MOTO: &str = "http://127.0.0.1:4566";
-const SFN: &str = "http://127.0.0.1:8083";
-const LAMBDA: &str = "http://127.0.0.1:9000";
+/// The customer seeded for signup-reminder and signup-confirm (any 32 hex digits form an id).
+const BENCH_CUSTOMER: &str = "0000000000000000000000000000bec0";
+
+/// A part of the local stack, on the port its variable names (as in scripts/stack.sh).
+fn local(port_var: &str, default_port: u16) -> String {
+    let port = std::env::var(port_var).ok().and_then(|p| p.parse::<u16>().ok()).unwrap_or(default_port);
+    format!("http://127.0.0.1:{port}")
+}
 const NOOP_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:bench-noop";
 
 #[derive(Parser)]
@@ -189,11 +197,12 @@ async fn invoke_once(
 
 fn function_env(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = vec![
-        ("AWS_ENDPOINT_URL".to_owned(), MOTO.to_owned()),
-        ("AWS_ENDPOINT_URL_SFN".to_owned(), SFN.to_owned()),
-        ("AWS_ENDPOINT_URL_PINPOINT".to_owned(), "http://127.0.0.1:4570".to_owned()),
+        ("AWS_ENDPOINT_URL".to_owned(), local("MOTO_PORT", 4566)),
+        ("AWS_ENDPOINT_URL_SFN".to_owned(), local("SFN_PORT", 8083)),
+        ("AWS_ENDPOINT_URL_PINPOINT".to_owned(), local("PINPOINT_PORT", 4570)),
         ("CSV_INGEST_STATE_MACHINE_ARN".to_owned(), NOOP_MACHINE.to_owned()),
         ("FRIDAY_REMINDER_STATE_MACHINE_ARN".to_owned(), NOOP_MACHINE.to_owned()),
+        ("CONFIRMATION_REMINDER_STATE_MACHINE_ARN".to_owned(), NOOP_MACHINE.to_owned()),
     ];
     env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     env
@@ -231,6 +240,23 @@ fn enrollment_validate_event() -> Value {
     event
 }
 
+fn http_event(method: &str, path: &str, query: Value, body: Option<String>) -> Value {
+    json!({"version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": "",
+        "headers": {"content-type": "application/json"}, "queryStringParameters": query, "body": body,
+        "requestContext": {"accountId": "123456789012", "apiId": "bench", "domainName": "localhost", "domainPrefix": "localhost",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": "bench", "routeKey": format!("{method} {path}"), "stage": "$default", "time": "", "timeEpoch": 0},
+        "isBase64Encoded": false})
+}
+
+fn register_event(email: &str) -> Value {
+    http_event("POST", "/register", Value::Null, Some(json!({"email": email, "name": "Bench"}).to_string()))
+}
+
+fn confirm_event() -> Value {
+    http_event("GET", "/confirm", json!({"customerId": BENCH_CUSTOMER, "token": "bench-token"}), None)
+}
+
 /// Seeds what the typical invocations read, and a no-op state machine for the starters.
 async fn seed(
     s3: &aws_sdk_s3::Client,
@@ -259,6 +285,21 @@ async fn seed(
         .await
         .map_err(|e| format!("seeding DynamoDB: {e:?}"))?;
     seed_enrollment(dynamodb).await?;
+    // A PENDING customer: signup-reminder sends its reminder, signup-confirm confirms it
+    // (then answers "already confirmed", the same 200).
+    let mut customer = dynamodb.put_item().table_name("customers");
+    for (attr, value) in [
+        ("customerId", BENCH_CUSTOMER),
+        ("email", "bench-customer@example.com"),
+        ("name", "Bench"),
+        ("status", "PENDING"),
+        ("token", "bench-token"),
+        ("traceId", "bench-trace"),
+        ("registeredAt", "2026-11-20T10:00:00.000Z"),
+    ] {
+        customer = customer.item(attr, A::S(value.into()));
+    }
+    customer.send().await.map_err(|e| format!("seeding the customer: {e:?}"))?;
     let noop = r#"{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}"#;
     let created = sfn
         .create_state_machine()
@@ -349,6 +390,9 @@ async fn cold_starts(report: &mut Report, args: &Args, s3: &aws_sdk_s3::Client) 
                 // A new address each time: enrolling the same one twice would be refused.
                 "enrollment-enroll" => enrollment_event(&format!("bench-{n}-{}@example.com", std::process::id())),
                 name if name.starts_with("enrollment-") => enrollment_event(BENCH_STUDENT),
+                "signup-register" => register_event(&format!("bench-{n}-{}@example.com", std::process::id())),
+                "signup-reminder" => json!({"customerId": BENCH_CUSTOMER, "traceId": "bench-trace"}),
+                "signup-confirm" => confirm_event(),
                 _ => json!({"userId": "bench-user"}),
             };
             let run = invoke_once(&api, &address, &binary, &function_env(&[]), event, Duration::from_secs(30)).await?;
@@ -733,7 +777,7 @@ async fn workflows(report: &mut Report, s3: &aws_sdk_s3::Client, sfn: &aws_sdk_s
         let simulated = done.stop_date().map(|s| s.secs()).unwrap_or(0) - done.start_date().secs();
 
         let user = format!("flow-user-{round}-{}", std::process::id());
-        let config = sdk_config(MOTO).await;
+        let config = sdk_config(&local("MOTO_PORT", 4566)).await;
         aws_sdk_dynamodb::Client::new(&config)
             .put_item()
             .table_name("users")
@@ -793,7 +837,7 @@ async fn workflows(report: &mut Report, s3: &aws_sdk_s3::Client, sfn: &aws_sdk_s
 
 /// One call of the Lambda Invoke API of `cargo lambda watch`.
 async fn invoke_lambda(http: &reqwest::Client, function: &str, payload: Value) -> Result<Value, String> {
-    let url = format!("{LAMBDA}/2015-03-31/functions/{function}/invocations");
+    let url = format!("{}/2015-03-31/functions/{function}/invocations", local("LAMBDA_PORT", 9000));
     let response = http.post(&url).json(&payload).send().await.map_err(|e| format!("{url}: {e}"))?;
     let text = response.text().await.map_err(|e| format!("{url}: {e}"))?;
     serde_json::from_str(&text).map_err(|e| format!("{function}: {e}: {text}"))
@@ -884,10 +928,10 @@ fn write_outputs(report: &Report, args: &Args) -> Result<(), String> {
 }
 
 async fn run(args: &Args) -> Result<bool, String> {
-    let moto = sdk_config(MOTO).await;
+    let moto = sdk_config(&local("MOTO_PORT", 4566)).await;
     let s3 = s3_client(&moto);
     let dynamodb = aws_sdk_dynamodb::Client::new(&moto);
-    let sfn = aws_sdk_sfn::Client::new(&sdk_config(SFN).await);
+    let sfn = aws_sdk_sfn::Client::new(&sdk_config(&local("SFN_PORT", 8083)).await);
     seed(&s3, &dynamodb, &sfn).await?;
     let mut report = Report::default();
     for step in ["cold-starts", "csv-parsing", "csv-memory", "pipelining", "sfn-local", "workflows"] {

@@ -7,6 +7,7 @@ pub mod aws;
 pub mod config;
 pub mod email;
 pub mod error;
+pub mod http;
 pub mod ports;
 pub mod telemetry;
 

@@ -1,11 +1,11 @@
 //! friday-api: `GET /friday?userId=...` (API Gateway HTTP API, payload 2.0).
 
-use aws_lambda_events::encodings::Body;
 use aws_lambda_events::event::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use aws_lambda_events::http::{HeaderMap, HeaderValue, header};
 use chrono::{DateTime, Utc};
+use common::http::error;
+pub use common::http::respond;
 use common::ports::{ItemStore, MAX_EXECUTION_NAME, WorkflowStarter, bounded_execution_name};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::redact;
 use crate::schedule::{Status, check, rfc3339};
@@ -14,20 +14,6 @@ use crate::users::{UserError, load};
 pub struct ApiConfig {
     pub users_table: String,
     pub state_machine_arn: String,
-}
-
-pub fn respond(status: i64, body: Value) -> ApiGatewayV2httpResponse {
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    let mut response = ApiGatewayV2httpResponse::default();
-    response.status_code = status;
-    response.headers = headers;
-    response.body = Some(Body::Text(body.to_string()));
-    response
-}
-
-fn error(status: i64, message: impl Into<String>) -> ApiGatewayV2httpResponse {
-    respond(status, json!({"message": message.into()}))
 }
 
 /// The instant API Gateway received the request (`requestContext.timeEpoch`, set by

@@ -1,10 +1,9 @@
 //! friday-api: `GET /friday?userId=...` answers whether it is Friday for the user and
 //! schedules a reminder when it is not.
 
-use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use common::ports::aws::{DynamoItemStore, SfnWorkflowStarter};
 use common::{Env, Resources};
-use friday::api::{ApiConfig, handle, request_time, respond};
+use friday::api::{ApiConfig, handle, request_time};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -25,12 +24,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (db, starter, config) = (&db, &starter, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
         // A body API Gateway would never send is still answered, as a 400.
-        let response = match serde_json::from_value::<ApiGatewayV2httpRequest>(event.payload) {
+        let response = match common::http::request_from(event.payload) {
             Ok(request) => {
                 let now = request_time(&request).unwrap_or_else(chrono::Utc::now);
                 handle(db, starter, config, &request, now).await
             }
-            Err(e) => respond(400, serde_json::json!({"message": format!("not an HTTP API request: {e}")})),
+            Err(refusal) => refusal.into_response(),
         };
         Ok::<_, common::WorkflowError>(response)
     }))
