@@ -4,5 +4,6 @@
 
 pub mod event;
 pub mod gateway;
+pub mod pump;
 pub mod response;
 pub mod routes;
