@@ -1,5 +1,5 @@
-"""Provision the local stack from infra/template.yaml (scripts/template.py reads it): buckets
-(versioned as the template says), tables with the template's key schemas, verified SES
+"""Provision the local stack from infra/template.yaml (scripts/template.py reads it): buckets,
+tables with the template's key schemas, verified SES
 identities, and the local twins of the front doors: `.stack/routes.json` for the HTTP API
 gateway, and for each S3 notification of a function an SQS queue fed by the bucket's
 notification (same events and key filter) plus a dead-letter queue, listed in
@@ -47,7 +47,10 @@ def provision_buckets(template: dict) -> None:
         if bucket["name"] not in existing:
             s3.create_bucket(Bucket=bucket["name"])
             print(f"[provision] bucket {bucket['name']}")
-        if bucket["versioned"]:
+        # moto 5.2.5: after an UploadPartCopy out of a versioned bucket (file-mover's multipart
+        # move), /moto-api/data.json answers 500 (MissingBucket), and its S3 events carry no
+        # versionId anyway; so locally versioning is opt-in (LOCAL_S3_VERSIONING=1).
+        if bucket["versioned"] and os.environ.get("LOCAL_S3_VERSIONING") == "1":
             s3.put_bucket_versioning(Bucket=bucket["name"], VersioningConfiguration={"Status": "Enabled"})
 
 
