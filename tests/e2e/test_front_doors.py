@@ -14,9 +14,8 @@ import uuid
 
 import pytest
 
-from conftest import MOTO, make_client, wait_for_execution
+from conftest import API, MOTO, make_client, wait_for_execution
 
-API = f"http://127.0.0.1:{os.environ.get('API_PORT', '3000')}"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:csv-ingest"
 SIGNUP_BUILT = (ROOT / "crates" / "signup" / "src" / "bin").is_dir()
