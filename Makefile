@@ -56,7 +56,7 @@ demo: setup build
 ## bench: cold start, size, memory, throughput -> docs/benchmarks.md, target/bench/results.json
 bench: setup build release
 	@bash scripts/stack.sh up
-	@set +e; ./target/release/bench; status=$$?; bash scripts/stack.sh down; exit $$status
+	@set +e; "$${CARGO_TARGET_DIR:-target}/release/bench"; status=$$?; bash scripts/stack.sh down; exit $$status
 
 stack-up: setup build
 	@bash scripts/stack.sh up

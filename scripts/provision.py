@@ -1,29 +1,32 @@
-"""Provision the local stack's resources (DESIGN.md, "Resource names"): buckets, tables
-and verified SES identities. Idempotent: what exists is left as it is."""
+"""Provision the local stack from infra/template.yaml (scripts/template.py reads it): buckets,
+tables with the template's key schemas, verified SES
+identities, and the local twins of the front doors: `.stack/routes.json` for the HTTP API
+gateway, and for each S3 notification of a function an SQS queue fed by the bucket's
+notification (same events and key filter) plus a dead-letter queue, listed in
+`.stack/pump.json` for the event pump. Idempotent: what exists is left as it is.
 
+Usage: provision.py [--template PATH] [--state-dir DIR]"""
+
+import argparse
+import json
 import os
 import sys
+from pathlib import Path
 
 import boto3
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import template as cfn  # noqa: E402
+
 ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
 REGION = "us-east-1"
+ACCOUNT = "123456789012"
 
 
 def env(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
-TABLES = {
-    env("SENSOR_TABLE", "sensor_data"): [("sensor_id", "S", "HASH"), ("timestamp", "N", "RANGE")],
-    env("USERS_TABLE", "users"): [("userId", "S", "HASH")],
-    env("CUSTOMERS_TABLE", "customers"): [("customerId", "S", "HASH")],
-    env("STUDENTS_TABLE", "students"): [("email", "S", "HASH")],
-    env("COURSES_TABLE", "courses"): [("courseId", "S", "HASH")],
-    env("PAYMENTS_TABLE", "payments"): [("paymentId", "S", "HASH")],
-    env("ENROLLMENTS_TABLE", "enrollments"): [("courseId", "S", "HASH"), ("email", "S", "RANGE")],
-}
-BUCKETS = [env("SOURCE_BUCKET", "sensor-uploads"), env("TARGET_BUCKET", "sensor-archive")]
 IDENTITIES = [env("SENDER_EMAIL", "no-reply@example.com"), env("REPORT_EMAIL", "ops@example.com")]
 
 
@@ -37,33 +40,81 @@ def client(service: str):
     )
 
 
-def main() -> int:
+def provision_buckets(template: dict) -> None:
     s3 = client("s3")
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-    for bucket in BUCKETS:
-        if bucket not in existing:
-            s3.create_bucket(Bucket=bucket)
-            print(f"[provision] bucket {bucket}")
+    for bucket in cfn.buckets(template).values():
+        if bucket["name"] not in existing:
+            s3.create_bucket(Bucket=bucket["name"])
+            print(f"[provision] bucket {bucket['name']}")
+        # moto 5.2.5: after an UploadPartCopy out of a versioned bucket (file-mover's multipart
+        # move), /moto-api/data.json answers 500 (MissingBucket), and its S3 events carry no
+        # versionId anyway; so locally versioning is opt-in (LOCAL_S3_VERSIONING=1).
+        if bucket["versioned"] and os.environ.get("LOCAL_S3_VERSIONING") == "1":
+            s3.put_bucket_versioning(Bucket=bucket["name"], VersioningConfiguration={"Status": "Enabled"})
 
+
+def provision_tables(template: dict) -> None:
     dynamodb = client("dynamodb")
     tables = set(dynamodb.list_tables().get("TableNames", []))
-    for table, keys in TABLES.items():
+    for table, schema in cfn.tables(template).items():
         if table in tables:
             continue
         dynamodb.create_table(
             TableName=table,
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t, _ in keys],
-            KeySchema=[{"AttributeName": n, "KeyType": k} for n, _, k in keys],
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in schema["attributes"]],
+            KeySchema=[{"AttributeName": n, "KeyType": k} for n, k in schema["keys"]],
             BillingMode="PAY_PER_REQUEST",
         )
-        print(f"[provision] table {table}")
+        print(f"[provision] table {table} {schema['keys']}")
 
+
+def provision_identities() -> None:
     ses = client("ses")
     verified = set(ses.list_identities().get("Identities", []))
     for identity in IDENTITIES:
         if identity not in verified:
             ses.verify_email_identity(EmailAddress=identity)
             print(f"[provision] verified SES identity {identity}")
+
+
+def provision_notifications(template: dict) -> list[dict]:
+    """S3 -> Lambda, locally S3 -> SQS -> pump -> Lambda: one queue per notified function."""
+    s3, sqs = client("s3"), client("sqs")
+    pumps, by_bucket = [], {}
+    for notification in cfn.s3_notifications(template):
+        function = notification["function"]
+        # 60 s: the pump shortens it itself when an invocation fails, to retry sooner.
+        queue_url = sqs.create_queue(QueueName=f"{function}-s3-events", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+        failed_url = sqs.create_queue(QueueName=f"{function}-failed-events")["QueueUrl"]
+        rules = [{"Name": n, "Value": notification[n]} for n in ("prefix", "suffix") if notification[n]]
+        by_bucket.setdefault(notification["bucket"], []).append({
+            "QueueArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{function}-s3-events",
+            "Events": notification["events"],
+            "Filter": {"Key": {"FilterRules": rules}},
+        })
+        pumps.append({"queueUrl": queue_url, "deadLetterQueueUrl": failed_url, "function": function,
+                      "maxAttempts": 1 + int(notification["max_retries"])})
+    for bucket, queues in by_bucket.items():
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": queues})
+        print(f"[provision] s3://{bucket} notifies {[q['QueueArn'].rsplit(':', 1)[1] for q in queues]}")
+    return pumps
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--template", type=Path, default=cfn.TEMPLATE)
+    parser.add_argument("--state-dir", type=Path, default=cfn.ROOT / ".stack")
+    args = parser.parse_args()
+    template = cfn.load(args.template)
+    provision_buckets(template)
+    provision_tables(template)
+    provision_identities()
+    pumps = provision_notifications(template)
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    (args.state_dir / "routes.json").write_text(json.dumps(cfn.routes(template), indent=2) + "\n")
+    (args.state_dir / "pump.json").write_text(json.dumps(pumps, indent=2) + "\n")
+    print(f"[provision] {len(cfn.routes(template))} HTTP API routes, {len(pumps)} S3 event queues")
     return 0
 
 

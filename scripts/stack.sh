@@ -11,6 +11,7 @@ TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 CLOCK="${SFN_LOCAL_CLOCK:-virtual}"
 # Each port can be moved (DESIGN.md "Local stack"), e.g. to run a second stack beside this one.
 MOTO_PORT="${MOTO_PORT:-4566}" SFN_PORT="${SFN_PORT:-8083}" LAMBDA_PORT="${LAMBDA_PORT:-9000}" PINPOINT_PORT="${PINPOINT_PORT:-4570}"
+API_PORT="${API_PORT:-3000}"
 
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_EC2_METADATA_DISABLED=true
@@ -26,6 +27,15 @@ except urllib.error.HTTPError:
     pass
 except Exception:
     sys.exit(1)
+PY
+}
+
+port_taken() { # port -> 0 when something accepts connections on 127.0.0.1:port
+  python3 - "$1" <<'PY'
+import socket, sys
+with socket.socket() as s:
+    s.settimeout(1)
+    sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
 PY
 }
 
@@ -47,14 +57,16 @@ wait_for() { # name url seconds logfile pid
   log "$name ready at $url"
 }
 
-start() { # name url ready-seconds command...
-  local name=$1 url=$2 limit=$3; shift 3
+start() { # name port-variable url ready-seconds command...
+  local name=$1 port_var=$2 url=$3 limit=$4; shift 4
   local pidfile="$STATE/$name.pid" logfile="$STATE/$name.log"
   if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     log "$name already running (pid $(cat "$pidfile"))"; return 0
   fi
-  if answers "$url"; then
-    log "$name: something else already answers at $url; using it, not starting another"; return 0
+  if port_taken "${!port_var}"; then
+    log "$name: port ${!port_var} is held by something this stack did not start (another stack or program);"
+    log "  stop it, or move this stack: $port_var=<free port> make stack-up"
+    return 1
   fi
   log "starting $name"
   setsid "$@" >"$logfile" 2>&1 < /dev/null &
@@ -78,27 +90,33 @@ CSV_INGEST_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:
 FRIDAY_REMINDER_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:friday-reminder
 CONFIRMATION_REMINDER_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:confirmation-reminder
 RUST_LOG=info
+PUBLIC_BASE_URL=http://127.0.0.1:$API_PORT
 # Small enough that the end-to-end tests exercise file-mover's multipart copy (UploadPartCopy).
 MULTIPART_COPY_THRESHOLD_BYTES=8388608
 MULTIPART_COPY_PART_BYTES=5242880
 ENV
-  start moto "http://127.0.0.1:$MOTO_PORT/moto-api/" 30 \
+  start moto MOTO_PORT "http://127.0.0.1:$MOTO_PORT/moto-api/" 30 \
     "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" || return 1
-  start pinpoint "http://127.0.0.1:$PINPOINT_PORT/_local/health" 15 \
+  start pinpoint PINPOINT_PORT "http://127.0.0.1:$PINPOINT_PORT/_local/health" 15 \
     "$TARGET/debug/local-pinpoint" --listen "127.0.0.1:$PINPOINT_PORT" || return 1
-  start lambda "http://127.0.0.1:$LAMBDA_PORT/" 60 \
+  start lambda LAMBDA_PORT "http://127.0.0.1:$LAMBDA_PORT/" 60 \
     env PATH="$VENV/bin:$PATH" "$VENV/bin/cargo-lambda" lambda watch \
       --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$STATE/lambda.env" --manifest-path "$ROOT/Cargo.toml" || return 1
-  start sfn-local "http://127.0.0.1:$SFN_PORT/_sfn-local/health" 15 \
+  start sfn-local SFN_PORT "http://127.0.0.1:$SFN_PORT/_sfn-local/health" 15 \
     "$TARGET/debug/sfn-local" serve --listen "127.0.0.1:$SFN_PORT" --clock "$CLOCK" \
       --lambda-endpoint "http://127.0.0.1:$LAMBDA_PORT" --register "$ROOT/statemachines" || return 1
-  AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" "$VENV/bin/python" "$ROOT/scripts/provision.py" || return 1
-  log "up: moto :$MOTO_PORT, sfn-local :$SFN_PORT ($CLOCK clock), lambda :$LAMBDA_PORT, pinpoint :$PINPOINT_PORT"
+  # Tables, buckets, routes and S3 notifications from infra/template.yaml.
+  AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" "$VENV/bin/python" "$ROOT/scripts/provision.py" \
+    --template "${STACK_TEMPLATE:-$ROOT/infra/template.yaml}" --state-dir "$STATE" || return 1
+  start gateway API_PORT "http://127.0.0.1:$API_PORT/" 15 \
+    "$TARGET/debug/local-gateway" serve --listen "127.0.0.1:$API_PORT" --routes "$STATE/routes.json" \
+      --lambda-endpoint "http://127.0.0.1:$LAMBDA_PORT" --pump "$STATE/pump.json" --sqs-endpoint "http://127.0.0.1:$MOTO_PORT" || return 1
+  log "up: api :$API_PORT, moto :$MOTO_PORT, sfn-local :$SFN_PORT ($CLOCK clock), lambda :$LAMBDA_PORT, pinpoint :$PINPOINT_PORT"
 }
 
 down() {
   [[ -d $STATE ]] || { log "nothing to stop"; return 0; }
-  for name in sfn-local lambda pinpoint moto; do
+  for name in gateway sfn-local lambda pinpoint moto; do
     local pidfile="$STATE/$name.pid"
     [[ -f $pidfile ]] || continue
     local pid; pid=$(cat "$pidfile")
@@ -114,7 +132,7 @@ down() {
 }
 
 status() {
-  for name in moto pinpoint lambda sfn-local; do
+  for name in moto pinpoint lambda sfn-local gateway; do
     local pidfile="$STATE/$name.pid"
     if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
       echo "$name: running (pid $(cat "$pidfile"))"

@@ -13,6 +13,7 @@ MOTO = f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '4566')}"
 SFN = f"http://127.0.0.1:{os.environ.get('SFN_PORT', '8083')}"
 PINPOINT = f"http://127.0.0.1:{os.environ.get('PINPOINT_PORT', '4570')}"
 LAMBDA = f"http://127.0.0.1:{os.environ.get('LAMBDA_PORT', '9000')}"
+API = f"http://127.0.0.1:{os.environ.get('API_PORT', '3000')}"
 ACCOUNT = "123456789012"
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")

@@ -12,8 +12,18 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from conftest import LAMBDA, MOTO, http_json, make_client, wait_for_execution
 
-SOURCE = "sensor-uploads"
+# These tests hand ingest-starter the events they need (redeliveries, races, EventBridge), so
+# their uploads go to a bucket with no notification: in sensor-uploads every upload also
+# starts the workflow by itself (S3 -> SQS -> pump), which test_front_doors.py covers.
+SOURCE = "sensor-uploads-direct"
 ARCHIVE = "sensor-archive"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def source_bucket(s3):
+    if SOURCE not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=SOURCE)
+    return SOURCE
 
 
 @pytest.fixture(scope="module")
