@@ -96,7 +96,7 @@ MULTIPART_COPY_THRESHOLD_BYTES=8388608
 MULTIPART_COPY_PART_BYTES=5242880
 ENV
   start moto MOTO_PORT "http://127.0.0.1:$MOTO_PORT/moto-api/" 30 \
-    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" || return 1
+    "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT" || return 1
   start pinpoint PINPOINT_PORT "http://127.0.0.1:$PINPOINT_PORT/_local/health" 15 \
     "$TARGET/debug/local-pinpoint" --listen "127.0.0.1:$PINPOINT_PORT" || return 1
   start lambda LAMBDA_PORT "http://127.0.0.1:$LAMBDA_PORT/" 60 \

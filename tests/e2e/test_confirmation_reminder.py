@@ -117,6 +117,7 @@ def registered(lambda_api, dynamodb, address: str) -> tuple:
     return customer_id, record
 
 
+@pytest.mark.manual_clock
 def test_a_customer_who_confirms_during_the_day_gets_no_reminder(manual_clock, lambda_api, dynamodb, sfn):
     address = new_address("confirms")
     customer_id, record = registered(lambda_api, dynamodb, address)
@@ -140,6 +141,7 @@ def test_a_customer_who_confirms_during_the_day_gets_no_reminder(manual_clock, l
     assert len(messages_to(normal(address))) == 1, "no reminder"
 
 
+@pytest.mark.manual_clock
 def test_a_customer_who_does_not_confirm_is_reminded_a_day_later(lambda_api, dynamodb, sfn):
     address = new_address("forgets")
     customer_id, record = registered(lambda_api, dynamodb, address)
