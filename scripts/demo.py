@@ -60,11 +60,61 @@ def timeline(execution_arn: str) -> None:
         print(f"  {offset:>9.3f}s  {line}")
 
 
+def clock(advance_seconds: float | None = None) -> dict:
+    """sfn-local's clock (`{"mode", "now"}`), advanced first when asked (manual clock only)."""
+    data = None if advance_seconds is None else json.dumps({"advanceSeconds": advance_seconds}).encode()
+    request = urllib.request.Request(f"{SFN_URL}/_sfn-local/clock", data=data, method="GET" if data is None else "POST",
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def lookup(data, path: str):
+    """A simple JSONPath (`$.a.b`) in `data`; None when absent."""
+    value = data
+    for part in path.removeprefix("$.").split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def wait_end(execution_arn: str, entered: dict) -> dt.datetime | None:
+    """When the Wait state just entered ends, from its definition and its input."""
+    machine = SFN.describe_execution(executionArn=execution_arn)["stateMachineArn"]
+    states = json.loads(SFN.describe_state_machine(stateMachineArn=machine)["definition"])["States"]
+    details = entered["stateEnteredEventDetails"]
+    state, data = states.get(details["name"], {}), json.loads(details.get("input") or "{}")
+
+    if "Seconds" in state:
+        return entered["timestamp"] + dt.timedelta(seconds=state["Seconds"])
+    if "Timestamp" in state:
+        return instant(state["Timestamp"])
+    if "SecondsPath" in state:
+        return entered["timestamp"] + dt.timedelta(seconds=float(lookup(data, state["SecondsPath"])))
+    if "TimestampPath" in state:
+        return instant(lookup(data, state["TimestampPath"]))
+    return None
+
+
 def wait(execution_arn: str) -> dict:
+    """Waits for the execution to end. On a manual clock, a Wait it enters is fast-forwarded
+    to its end, so the demo tells the story of days in seconds, as a virtual clock would."""
+    manual = clock()["mode"] == "manual"
     while True:
         described = SFN.describe_execution(executionArn=execution_arn)
         if described["status"] != "RUNNING":
             return described
+        if manual:
+            last = SFN.get_execution_history(executionArn=execution_arn, maxResults=1, reverseOrder=True)["events"]
+            if last and last[0]["type"] == "WaitStateEntered":
+                end = wait_end(execution_arn, last[0])
+                if end is not None:
+                    ahead = (end - instant(clock()["now"])).total_seconds()
+                    if ahead > 0:
+                        clock(ahead)
         time.sleep(0.05)
 
 
@@ -252,8 +302,7 @@ def normal_address(address: str) -> str:
 
 def demo_confirmation_reminder() -> bool:
     heading("confirmation-reminder: sign-up, a confirmation link by e-mail, a reminder a day later if unconfirmed")
-    with urllib.request.urlopen(f"{SFN_URL}/_sfn-local/clock", timeout=10) as r:
-        manual = json.loads(r.read())["mode"] == "manual"
+    manual = clock()["mode"] == "manual"
     if not manual:
         print("the stack runs on a virtual clock: each execution's day passes the moment it starts, so nobody can\n"
               "confirm in time. For the full story: SFN_LOCAL_CLOCK=manual make demo")
@@ -283,10 +332,7 @@ def demo_confirmation_reminder() -> bool:
     answer = invoke("signup-confirm", http_api_event("GET", "/confirm", query=query))
     print(f"carla opens her link: GET {links['carla'][:48]}... -> {answer['statusCode']} {answer['body']}")
     if manual:
-        request = urllib.request.Request(f"{SFN_URL}/_sfn-local/clock", data=json.dumps({"advanceSeconds": 86400}).encode(),
-                                         method="POST", headers={"content-type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as r:
-            print(f"the clock advances a day: now {json.loads(r.read())['now']}")
+        print(f"the clock advances a day: now {clock(86400)['now']}")
     ok = True
     for person, arn in arns.items():
         described = wait(arn)

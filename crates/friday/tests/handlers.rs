@@ -415,7 +415,10 @@ async fn log_lines_hold_no_full_user_id_or_token() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // The global default, not a scoped one: tests running beside this one on other threads
+    // would otherwise leave some callsites cached as disabled and the lines would go missing.
+    // Lines of those other tests land in the buffer too, and must be just as private.
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
 
     let (db, sfn, push) = (
         MemoryItemStore::new().with_table("users", &["userId"]),

@@ -32,8 +32,13 @@ impl Captured {
     }
 }
 
+/// One capturing test at a time: scoped subscribers on two threads at once can leave a
+/// callsite's cached interest disabled for the other, and lines would go missing.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs the body with a JSON subscriber (as in Lambda) writing into the returned buffer.
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+fn capture() -> (Captured, (tracing::subscriber::DefaultGuard, std::sync::MutexGuard<'static, ()>)) {
+    let serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -43,7 +48,7 @@ fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
         .with_max_level(tracing::Level::DEBUG)
         .with_writer(move || writer.clone())
         .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
+    (captured, (tracing::subscriber::set_default(subscriber), serial))
 }
 
 #[tokio::test]
