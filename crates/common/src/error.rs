@@ -70,6 +70,7 @@ const TRANSIENT_CODES: &[&str] = &[
 
 const NOT_FOUND_CODES: &[&str] = &[
     "NoSuchKey",
+    "NoSuchVersion",
     "NotFound",
     "NoSuchBucket",
     "ResourceNotFoundException",
@@ -172,6 +173,7 @@ mod tests {
     #[test]
     fn not_found_and_condition_codes_are_sorted() {
         assert!(matches!(classify_code("s3", "NoSuchKey", "k".into(), false), PortError::NotFound { .. }));
+        assert!(matches!(classify_code("s3", "NoSuchVersion", "v".into(), false), PortError::NotFound { .. }));
         assert!(matches!(
             classify_code("dynamodb", "ConditionalCheckFailedException", "c".into(), false),
             PortError::ConditionFailed { .. }

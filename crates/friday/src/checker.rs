@@ -26,6 +26,8 @@ pub async fn check_user<D: ItemStore>(
     input: CheckInput,
     system_now: DateTime<Utc>,
 ) -> Result<FridayCheck, WorkflowError> {
+    let now = crate::schedule::supported_instant("now", input.now.unwrap_or(system_now))
+        .map_err(WorkflowError::invalid_input)?;
     let profile = load(db, users_table, &input.user_id).await?;
-    Ok(check(input.now.unwrap_or(system_now), profile.timezone, profile.notify_hour))
+    Ok(check(now, profile.timezone, profile.notify_hour))
 }

@@ -77,8 +77,10 @@ pub async fn notify<D: ItemStore, P: PushSender>(
     system_now: DateTime<Utc>,
 ) -> Result<NotifyOutput, WorkflowError> {
     let scheduled_zone = parse_timezone(&input.timezone).map_err(|e| WorkflowError::invalid_input(e.to_string()))?;
+    let supported = |name, at| crate::schedule::supported_instant(name, at).map_err(WorkflowError::invalid_input);
+    let now = supported("now", input.now.unwrap_or(system_now))?;
+    supported("remindAt", input.remind_at)?;
     let profile = load(db, users_table, &input.user_id).await?;
-    let now = input.now.unwrap_or(system_now);
     let user = mask(&input.user_id);
     match recheck(input.remind_at, scheduled_zone, now, profile.timezone, profile.notify_hour) {
         Recheck::Later(due) => {

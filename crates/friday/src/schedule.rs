@@ -80,6 +80,16 @@ pub fn local_instant(tz: Tz, date: NaiveDate, hour: u32) -> DateTime<Utc> {
     }
 }
 
+/// An instant the rules can compute with: years 1 to 9999 (RFC 3339's range). Outside it,
+/// a week's arithmetic could leave chrono's range, which would abort the function.
+pub fn supported_instant(name: &str, instant: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if (1..=9999).contains(&instant.year()) {
+        Ok(instant)
+    } else {
+        Err(format!("{name} {instant} is outside the years 1 to 9999"))
+    }
+}
+
 pub fn check(now: DateTime<Utc>, tz: Tz, notify_hour: u32) -> FridayCheck {
     let local = now.with_timezone(&tz);
     let today = local.date_naive();
@@ -151,6 +161,17 @@ mod tests {
 
     fn tz(name: &str) -> Tz {
         parse_timezone(name).unwrap()
+    }
+
+    #[test]
+    fn instants_beyond_year_9999_are_refused_rather_than_computed() {
+        let far = DateTime::parse_from_rfc3339("+100000-01-01T00:00:00Z").map(|d| d.with_timezone(&Utc));
+        if let Ok(far) = far {
+            assert!(supported_instant("now", far).is_err());
+        }
+        let year_10000 = Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).single().expect("representable");
+        assert!(supported_instant("now", year_10000).unwrap_err().contains("now"));
+        assert!(supported_instant("now", Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).single().expect("ok")).is_ok());
     }
 
     #[test]

@@ -212,6 +212,7 @@ async fn the_execution_output_holds_no_full_user_id_or_token() {
     w.advance_to(next(w.now(), Weekday::Fri, 15, 0));
     w.put_user("jane.doe@example.com", "UTC", 9);
     let output = w.finish(&w.start("jane.doe@example.com")).await;
-    let notification = output["notification"].to_string();
-    assert!(!notification.contains("jane.doe") && !notification.contains("apns-jane"), "{notification}");
+    let whole = output.to_string();
+    assert!(!whole.contains("jane.doe") && !whole.contains("apns-jane"), "{whole}");
+    assert_eq!(output["notification"]["status"], "SENT");
 }

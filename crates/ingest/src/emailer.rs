@@ -78,7 +78,7 @@ pub fn compose(input: &ReportInput, archive_bucket: &str) -> (String, String) {
     }
     if let Some(c) = &input.processing {
         text.push_str(&format!(
-            "Rows read:       {}\nRows written:    {}\nRows superseded: {} (a later row in the file had the same sensor and timestamp)\nRows rejected:   {}\n",
+            "Rows read:       {}\nRows written:    {}\nRows superseded: {} (replaced before writing by a later row for the same sensor and timestamp)\nRows rejected:   {}\n",
             c.rows_read, c.rows_written, c.rows_superseded, c.rows_rejected
         ));
         if let Some(rejected) = &c.rejected_key {

@@ -2,7 +2,7 @@
 //! the source. Running it again after a partial failure finishes the job.
 
 use common::WorkflowError;
-use common::ports::{ObjectPin, ObjectStore};
+use common::ports::{ObjectMeta, ObjectPin, ObjectStore, unquote};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::archive_name;
@@ -69,9 +69,19 @@ pub async fn move_object<S: ObjectStore>(
         // Gone, or replaced by a later upload: if the copy is in place an earlier run
         // moved ours (and the later upload, if any, belongs to its own execution).
         other => {
+            let replaced = other.is_some();
             return match store.head(target_bucket, &key, None).await.map_err(object_error)? {
-                Some(_) => Ok(moved(true)),
-                None if other.is_none() => Err(WorkflowError::named(
+                // When the key now holds a later upload, the copy in place must be ours
+                // (a single-part copy keeps the ETag) before the move counts as done.
+                Some(copy) if !replaced || pin.e_tag.is_none() || same_e_tag(&pin, &copy) => Ok(moved(true)),
+                Some(_) => Err(WorkflowError::named(
+                    "ObjectChanged",
+                    format!(
+                        "{bucket}/{source_key} now holds a later upload and {target_bucket}/{key} is not this \
+                         execution's upload"
+                    ),
+                )),
+                None if !replaced => Err(WorkflowError::named(
                     "ObjectNotFound",
                     format!("{bucket}/{source_key} does not exist and was not moved to {target_bucket}/{key}"),
                 )),
@@ -111,4 +121,8 @@ pub async fn move_object<S: ObjectStore>(
         }
     }
     Ok(moved(false))
+}
+
+fn same_e_tag(pin: &ObjectPin, copy: &ObjectMeta) -> bool {
+    matches!((pin.e_tag.as_deref(), copy.e_tag.as_deref()), (Some(a), Some(b)) if unquote(a) == unquote(b))
 }

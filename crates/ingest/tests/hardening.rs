@@ -215,3 +215,13 @@ async fn a_null_version_id_does_not_merge_reuploads_into_one_execution() {
         Some(json!("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"))
     );
 }
+
+#[tokio::test]
+async fn a_copy_from_another_upload_is_not_taken_for_this_executions_move() {
+    let store = MemoryObjectStore::new();
+    store.insert(ARCHIVE, "processed/o.csv", "an older upload, moved long ago\n");
+    let first = store.insert(SOURCE, "incoming/o.csv", "ours\n");
+    store.insert(SOURCE, "incoming/o.csv", "a later upload\n");
+    let err = move_object(&store, ARCHIVE, move_pinned("incoming/o.csv", first.e_tag, None)).await.unwrap_err();
+    assert_eq!(err.name, "ObjectChanged", "not reported as already moved");
+}

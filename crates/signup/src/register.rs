@@ -15,6 +15,9 @@ use common::{PortError, WorkflowError};
 use serde_json::json;
 use tracing::Instrument;
 
+/// Tries at noting the execution on the customer record (transient failures only).
+const RECORD_ATTEMPTS: u32 = 3;
+
 use crate::customer::{Customer, Status, holds_token, key, no_execution_yet, rfc3339};
 use crate::masked_error;
 use crate::rules::{
@@ -186,12 +189,23 @@ impl<D: ItemStore, E: EmailSender, W: WorkflowStarter> Registering<'_, D, E, W> 
         }
     }
 
-    /// Notes the execution on the record. If that fails the registration still stands
-    /// (the e-mail is out, the reminder scheduled): the answer stays 201.
+    /// Notes the execution on the record, with a few tries: a record left without it could
+    /// be taken over by a new registration once the lease has passed. If every try fails the
+    /// registration still stands (the e-mail is out, the reminder scheduled): the answer
+    /// stays 201 and the failure is logged.
     async fn record_execution(&self, execution_arn: &str) {
-        let update = self.update("executionArn", execution_arn.to_owned(), vec![holds_token(&self.customer.token)]);
-        if let Err(e) = self.db.write(update).await {
-            self.log_failure(WorkflowError::from_port(e, "StorageError"), "recording the execution failed");
+        for attempt in 1..=RECORD_ATTEMPTS {
+            let update = self.update("executionArn", execution_arn.to_owned(), vec![holds_token(&self.customer.token)]);
+            match self.db.write(update).await {
+                Ok(()) => return,
+                Err(e) if e.is_transient() && attempt < RECORD_ATTEMPTS => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                Err(e) => {
+                    self.log_failure(WorkflowError::from_port(e, "StorageError"), "recording the execution failed");
+                    return;
+                }
+            }
         }
     }
 

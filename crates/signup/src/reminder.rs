@@ -51,7 +51,13 @@ pub async fn remind<D: ItemStore, E: EmailSender>(
     input: ReminderInput,
 ) -> Result<ReminderOutput, WorkflowError> {
     let span = tracing::info_span!("remind", traceId = %input.trace_id);
-    remind_in_span(db, mail, config, input).instrument(span).await
+    let trace_id = input.trace_id.clone();
+    // lambda_runtime logs a returned error itself, outside this span: the message carries
+    // the trace id so that line has it too.
+    remind_in_span(db, mail, config, input).instrument(span).await.map_err(|mut err| {
+        err.message = format!("{} (traceId {trace_id})", err.message);
+        err
+    })
 }
 
 async fn remind_in_span<D: ItemStore, E: EmailSender>(

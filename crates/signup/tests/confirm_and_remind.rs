@@ -111,6 +111,8 @@ async fn an_unknown_customer_is_customer_not_found() {
     let err = reminder(&ports, &"0".repeat(32), "trace").await.unwrap_err();
     assert_eq!(err.name, "CustomerNotFound");
     assert!(!err.message.contains(&"0".repeat(32)), "the id is masked: {}", err.message);
+    // lambda_runtime logs the error outside the handler's span: the message carries the trace id.
+    assert!(err.message.contains("traceId trace"), "{}", err.message);
 }
 
 #[tokio::test]
