@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import yaml
-
+import template as cfn_template  # scripts/template.py: one reading of the template for stack and checks
 from codefacts import BinaryFacts, binary_facts, field_variables, raisable_errors
 from rustscan import CodeIndex, binaries, clean_source, rust_files
 
@@ -29,28 +28,9 @@ NAMED_ONLY = {
 
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short forms (!Ref X -> {"Ref": "X"}, !GetAtt A.B, ...)."""
-
-
-def _construct_tag(loader, suffix, node):
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
 def load_template(path: Path) -> dict:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+    """The template as the local stack reads it (CloudFormation's short forms included)."""
+    return cfn_template.load(path)
 
 
 def pascal(binary: str) -> str:
