@@ -1,6 +1,8 @@
 //! The Step Functions API over real HTTP, spoken by aws-sdk-sfn; Lambda tasks through
 //! the Invoke API of a stand-in Lambda server on loopback.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +14,8 @@ use sfn_local::clock::{Clock, ClockMode};
 use sfn_local::engine::Engine;
 use sfn_local::lambda::SdkInvoker;
 use sfn_local::service::Service;
+
+use common::{client, serve as serve_service};
 
 /// A Lambda Invoke API: `fail-*` functions answer a function error with their name's
 /// rest as `errorType`; others echo their payload.
@@ -48,26 +52,6 @@ async fn serve(lambda_url: &str) -> (String, tokio::task::JoinHandle<()>) {
     let invoker = Arc::new(SdkInvoker::new(Some(lambda_url)).await);
     let engine = Engine::new(Clock::new(ClockMode::Virtual), invoker, "us-east-1");
     serve_service(Service::new(engine, "us-east-1", "123456789012")).await
-}
-
-async fn serve_service(service: Arc<Service>) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let handle = tokio::spawn(async move {
-        let _ = axum::serve(listener, sfn_local::api::router(service)).await;
-    });
-    (url, handle)
-}
-
-async fn client(endpoint: &str) -> aws_sdk_sfn::Client {
-    let config = aws_sdk_sfn::Config::builder()
-        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
-        .region(aws_sdk_sfn::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sfn::config::Credentials::new("test", "test", None, None, "test"))
-        .endpoint_url(endpoint)
-        .http_client(sfn_local::lambda::https_client())
-        .build();
-    aws_sdk_sfn::Client::from_conf(config)
 }
 
 async fn create_machine(sfn: &aws_sdk_sfn::Client, name: &str, definition: &str) -> String {
@@ -114,7 +98,7 @@ async fn finished(
 async fn aws_sdk_sfn_creates_starts_polls_and_reads_history() {
     let (lambda_url, lambda) = fake_lambda().await;
     let (url, server) = serve(&lambda_url).await;
-    let sfn = client(&url).await;
+    let sfn = client(&url);
 
     let machine_arn = create_machine(&sfn, "demo", DEFINITION).await;
     assert_eq!(machine_arn, "arn:aws:states:us-east-1:123456789012:stateMachine:demo");
@@ -169,7 +153,7 @@ async fn a_named_function_error_reaches_catch_and_fails_cleanly() {
 async fn named_error_reaches_catch(function: &str) {
     let (lambda_url, lambda) = fake_lambda().await;
     let (url, server) = serve(&lambda_url).await;
-    let sfn = client(&url).await;
+    let sfn = client(&url);
     let arn = create_machine(&sfn, &format!("errors-{function}"), DEFINITION).await;
     let started = sfn
         .start_execution()
@@ -189,7 +173,7 @@ async fn named_error_reaches_catch(function: &str) {
 #[tokio::test]
 async fn errors_have_aws_names() {
     let (url, server) = serve("http://127.0.0.1:9").await;
-    let sfn = client(&url).await;
+    let sfn = client(&url);
 
     let bad = sfn
         .create_state_machine()
@@ -260,7 +244,7 @@ async fn the_clock_admin_endpoint_advances_a_manual_clock() {
     let engine = Engine::new(Clock::new(ClockMode::Manual), Arc::new(sfn_local::lambda::NoLambda), "us-east-1");
     let service = Service::new(engine, "us-east-1", "123456789012");
     let (url, server) = serve_service(service).await;
-    let sfn = client(&url).await;
+    let sfn = client(&url);
     let def = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":86400,"End":true}}}"#;
     let arn = create_machine(&sfn, "day", def).await;
     let exec = sfn.start_execution().state_machine_arn(&arn).send().await.expect("start").execution_arn().to_owned();
