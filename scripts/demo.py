@@ -124,7 +124,7 @@ def invoke(function: str, payload: dict) -> dict:
 
 
 def sent_emails() -> list:
-    with urllib.request.urlopen(f"{MOTO}/moto-api/data.json", timeout=60) as r:
+    with urllib.request.urlopen(f"{MOTO}/moto-api/data.json?service=ses&model=Message", timeout=60) as r:
         return json.loads(r.read())["ses"]["Message"]
 
 

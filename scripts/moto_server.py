@@ -5,11 +5,16 @@ model and skips attributes that raise TypeError, AttributeError or ValueError. T
 of a completed multipart upload raise `MissingBucket` from `FakeKey.status`, so once any
 multipart upload has completed (file-mover's multipart copy, csv-processor's report of
 many rejected rows) every later read of data.json answered 500. This launcher skips an
-attribute that raises anything, as moto intends, and then runs moto's own server."""
+attribute that raises anything, as moto intends, and then runs moto's own server.
+
+It also takes `?service=ses&model=Message` (either or both) to dump only those models: the
+whole dump walks every DynamoDB item stored, so after a 100,000-row ingest reading the sent
+mail took seconds, and the tests reading mail had to run before the volume test."""
 
 import json
 import sys
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from moto.moto_api._internal import responses
 
@@ -17,10 +22,16 @@ from moto.moto_api._internal import responses
 def model_data(self: Any, request: Any, full_url: str, headers: Any) -> Any:
     from moto.core.model_instances import model_data as tracked
 
+    wanted = parse_qs(urlsplit(full_url).query)
+    services, models = set(wanted.get("service", [])), set(wanted.get("model", []))
     results: dict = {}
     for service in sorted(tracked):
+        if services and service not in services:
+            continue
         results[service] = {}
         for name in sorted(tracked[service]):
+            if models and name not in models:
+                continue
             instances = []
             for instance in tracked[service][name].instances_tracked:
                 fields = {}

@@ -1,11 +1,12 @@
 """Provision the local stack from infra/template.yaml (scripts/template.py reads it): buckets,
-tables with the template's key schemas, verified SES
-identities, and the local twins of the front doors: `.stack/routes.json` for the HTTP API
+tables with the template's key schemas, verified SES identities, the state machines in
+sfn-local (DefinitionUri with its DefinitionSubstitutions resolved to the local functions),
+and the local twins of the front doors: `.stack/routes.json` for the HTTP API
 gateway, and for each S3 notification of a function an SQS queue fed by the bucket's
 notification (same events and key filter) plus a dead-letter queue, listed in
 `.stack/pump.json` for the event pump. Idempotent: what exists is left as it is.
 
-Usage: provision.py [--template PATH] [--state-dir DIR]"""
+Usage: provision.py [--template PATH] [--state-dir DIR] [--sfn-endpoint URL] [--api-url URL]"""
 
 import argparse
 import json
@@ -30,10 +31,10 @@ def env(name: str, default: str) -> str:
 IDENTITIES = [env("SENDER_EMAIL", "no-reply@example.com"), env("REPORT_EMAIL", "ops@example.com")]
 
 
-def client(service: str):
+def client(service: str, endpoint: str = ENDPOINT):
     return boto3.client(
         service,
-        endpoint_url=ENDPOINT,
+        endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="test",
         aws_secret_access_key="test",
@@ -78,6 +79,21 @@ def provision_identities() -> None:
             print(f"[provision] verified SES identity {identity}")
 
 
+def provision_state_machines(template: dict, template_path: Path, sfn_endpoint: str, api_url: str) -> None:
+    """Created, or updated to the template's definition when they exist (a stack left up
+    across a change of definition follows it)."""
+    sfn = client("stepfunctions", sfn_endpoint)
+    existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines(maxResults=1000)["stateMachines"]}
+    for machine in cfn.state_machines(template, template_path, api_url):
+        if machine["name"] in existing:
+            sfn.update_state_machine(stateMachineArn=existing[machine["name"]], definition=machine["definition"])
+            print(f"[provision] state machine {machine['name']} updated")
+        else:
+            sfn.create_state_machine(name=machine["name"], definition=machine["definition"], type=machine["type"],
+                                     roleArn=f"arn:aws:iam::{ACCOUNT}:role/{machine['name']}-local")
+            print(f"[provision] state machine {machine['name']}")
+
+
 def provision_notifications(template: dict) -> list[dict]:
     """S3 -> Lambda, locally S3 -> SQS -> pump -> Lambda: one queue per notified function."""
     s3, sqs = client("s3"), client("sqs")
@@ -105,11 +121,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--template", type=Path, default=cfn.TEMPLATE)
     parser.add_argument("--state-dir", type=Path, default=cfn.ROOT / ".stack")
+    parser.add_argument("--sfn-endpoint", help="sfn-local's URL: register the template's state machines there")
+    parser.add_argument("--api-url", default="http://127.0.0.1:3000", help="the local HTTP API (PUBLIC_BASE_URL)")
     args = parser.parse_args()
     template = cfn.load(args.template)
     provision_buckets(template)
     provision_tables(template)
     provision_identities()
+    if args.sfn_endpoint:
+        provision_state_machines(template, args.template, args.sfn_endpoint, args.api_url)
     pumps = provision_notifications(template)
     args.state_dir.mkdir(parents=True, exist_ok=True)
     (args.state_dir / "routes.json").write_text(json.dumps(cfn.routes(template), indent=2) + "\n")

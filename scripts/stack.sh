@@ -12,6 +12,9 @@ CLOCK="${SFN_LOCAL_CLOCK:-virtual}"
 # Each port can be moved (DESIGN.md "Local stack"), e.g. to run a second stack beside this one.
 MOTO_PORT="${MOTO_PORT:-4566}" SFN_PORT="${SFN_PORT:-8083}" LAMBDA_PORT="${LAMBDA_PORT:-9000}" PINPOINT_PORT="${PINPOINT_PORT:-4570}"
 API_PORT="${API_PORT:-3000}"
+API_URL="http://127.0.0.1:$API_PORT"
+# The one description of the stack; STACK_TEMPLATE points at another (a changed copy, say).
+TEMPLATE="${STACK_TEMPLATE:-$ROOT/infra/template.yaml}"
 
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_EC2_METADATA_DISABLED=true
@@ -86,15 +89,13 @@ AWS_EC2_METADATA_DISABLED=true
 AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
 AWS_ENDPOINT_URL_SFN=http://127.0.0.1:$SFN_PORT
 AWS_ENDPOINT_URL_PINPOINT=http://127.0.0.1:$PINPOINT_PORT
-CSV_INGEST_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:csv-ingest
-FRIDAY_REMINDER_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:friday-reminder
-CONFIRMATION_REMINDER_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:confirmation-reminder
 RUST_LOG=info
-PUBLIC_BASE_URL=http://127.0.0.1:$API_PORT
 # Small enough that the end-to-end tests exercise file-mover's multipart copy (UploadPartCopy).
 MULTIPART_COPY_THRESHOLD_BYTES=8388608
 MULTIPART_COPY_PART_BYTES=5242880
 ENV
+  # Every function's environment from the template (names and ARNs resolved to the local ones).
+  "$VENV/bin/python" "$ROOT/scripts/template.py" lambda-env --template "$TEMPLATE" --api-url "$API_URL" >>"$STATE/lambda.env" || return 1
   start moto MOTO_PORT "http://127.0.0.1:$MOTO_PORT/moto-api/" 30 \
     "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT" || return 1
   start pinpoint PINPOINT_PORT "http://127.0.0.1:$PINPOINT_PORT/_local/health" 15 \
@@ -104,10 +105,10 @@ ENV
       --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$STATE/lambda.env" --manifest-path "$ROOT/Cargo.toml" || return 1
   start sfn-local SFN_PORT "http://127.0.0.1:$SFN_PORT/_sfn-local/health" 15 \
     "$TARGET/debug/sfn-local" serve --listen "127.0.0.1:$SFN_PORT" --clock "$CLOCK" \
-      --lambda-endpoint "http://127.0.0.1:$LAMBDA_PORT" --register "$ROOT/statemachines" || return 1
-  # Tables, buckets, routes and S3 notifications from infra/template.yaml.
+      --lambda-endpoint "http://127.0.0.1:$LAMBDA_PORT" || return 1
+  # Tables, buckets, state machines, routes and S3 notifications from infra/template.yaml.
   AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" "$VENV/bin/python" "$ROOT/scripts/provision.py" \
-    --template "${STACK_TEMPLATE:-$ROOT/infra/template.yaml}" --state-dir "$STATE" || return 1
+    --template "$TEMPLATE" --state-dir "$STATE" --sfn-endpoint "http://127.0.0.1:$SFN_PORT" --api-url "$API_URL" || return 1
   start gateway API_PORT "http://127.0.0.1:$API_PORT/" 15 \
     "$TARGET/debug/local-gateway" serve --listen "127.0.0.1:$API_PORT" --routes "$STATE/routes.json" \
       --lambda-endpoint "http://127.0.0.1:$LAMBDA_PORT" --pump "$STATE/pump.json" --sqs-endpoint "http://127.0.0.1:$MOTO_PORT" || return 1

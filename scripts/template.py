@@ -148,3 +148,161 @@ def s3_notifications(template: dict) -> list[dict]:
                 "max_retries": retries,
             })
     return found
+
+
+# ------------------------------------------------------------------ local values of template expressions
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+# The template's parameters, locally: the DESIGN.md variable that overrides each, and its default.
+LOCAL_PARAMETERS = {
+    "SenderEmail": ("SENDER_EMAIL", "no-reply@example.com"),
+    "ReportEmail": ("REPORT_EMAIL", "ops@example.com"),
+    "PushApplicationId": ("PINPOINT_APP_ID", "local-app"),
+}
+
+
+class LocalValues:
+    """Resolves template expressions (Ref, GetAtt .Arn/.Name, Sub) to what the local stack
+    uses: functions are cargo lambda watch's binaries, state machines sfn-local's, tables and
+    buckets their local names, the HTTP API the local gateway at `api_url`."""
+
+    def __init__(self, template: dict, api_url: str):
+        self.template, self.api_url = template, api_url
+        self.resources = template.get("Resources", {})
+        self.table_names = {
+            lid: os.environ.get(_snake_upper(lid)) or _local_name(res.get("Properties", {}).get("TableName"), lid)
+            for lid, res in _resources(template, "AWS::DynamoDB::Table").items()
+        }
+        self.bucket_names = {lid: b["name"] for lid, b in buckets(template).items()}
+
+    def pseudo(self, name: str) -> str:
+        values = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com"}
+        if name not in values:
+            raise ValueError(f"no local value for {name}")
+        return values[name]
+
+    def machine_name(self, logical_id: str) -> str:
+        return _local_name(self.resources[logical_id].get("Properties", {}).get("Name"), logical_id)
+
+    def ref(self, name: str) -> str:
+        if name.startswith("AWS::"):
+            return self.pseudo(name)
+        if name in LOCAL_PARAMETERS:
+            variable, default = LOCAL_PARAMETERS[name]
+            return os.environ.get(variable) or default
+        kind = self.resources.get(name, {}).get("Type")
+        if kind == "AWS::DynamoDB::Table":
+            return self.table_names[name]
+        if kind == "AWS::S3::Bucket":
+            return self.bucket_names[name]
+        if kind == "AWS::Serverless::StateMachine":
+            return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{self.machine_name(name)}"
+        if kind == "AWS::Serverless::Function":
+            return binary_of(self.template, name)
+        raise ValueError(f"no local value for !Ref {name} ({kind or 'not a resource of the template'})")
+
+    def get_att(self, name: str, attribute: str) -> str:
+        kind = self.resources.get(name, {}).get("Type")
+        if kind == "AWS::Serverless::Function" and attribute == "Arn":
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{binary_of(self.template, name)}"
+        if kind == "AWS::Serverless::StateMachine" and attribute == "Name":
+            return self.machine_name(name)
+        if kind == "AWS::Serverless::StateMachine" and attribute == "Arn":
+            return self.ref(name)
+        raise ValueError(f"no local value for !GetAtt {name}.{attribute}")
+
+    def sub(self, text: str, variables: dict | None = None) -> str:
+        # The HTTP API's URL is the local gateway's, however the template spells its cloud form.
+        if re.fullmatch(r"https://\$\{HttpApi\}\.execute-api\.\$\{AWS::Region\}\.\$\{AWS::URLSuffix\}/?", text):
+            return self.api_url
+        # Locally nothing is prefixed by a stack name: "${AWS::StackName}-csv-processor" -> "csv-processor".
+        text = text.replace("${AWS::StackName}-", "")
+
+        def one(match: re.Match) -> str:
+            name = match.group(1)
+            if variables and name in variables:
+                return self.resolve(variables[name])
+            if "." in name and not name.startswith("AWS::"):
+                return self.get_att(*name.split(".", 1))
+            return self.ref(name)
+
+        return re.sub(r"\$\{([^}!]+)\}", one, text)
+
+    def resolve(self, value):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and len(value) == 1:
+            (kind, inner), = value.items()
+            if kind == "Ref":
+                return self.ref(inner)
+            if kind == "Fn::GetAtt":
+                return self.get_att(*inner)
+            if kind == "Fn::Sub":
+                return self.sub(inner) if isinstance(inner, str) else self.sub(inner[0], inner[1])
+        raise ValueError(f"no local value for {value!r}")
+
+
+def state_machines(template: dict, template_path: Path, api_url: str) -> list[dict]:
+    """Each state machine: {"name" (local), "definition" (text, substitutions resolved), "type"};
+    DefinitionUri is relative to the template's folder, as for `sam build`."""
+    values = LocalValues(template, api_url)
+    found = []
+    for logical_id, res in _resources(template, "AWS::Serverless::StateMachine").items():
+        props = res.get("Properties", {})
+        uri = props.get("DefinitionUri")
+        if not isinstance(uri, str):
+            raise ValueError(f"{logical_id}: DefinitionUri must be a path to an .asl.json file")
+        text = (Path(template_path).parent / uri).read_text(encoding="utf-8")
+        substitutions = {k: values.resolve(v) for k, v in props.get("DefinitionSubstitutions", {}).items()}
+
+        def substitute(match: re.Match, logical_id=logical_id, substitutions=substitutions) -> str:
+            name = match.group(1)
+            if name not in substitutions:
+                raise ValueError(f"{logical_id}: ${{{name}}} in {uri} has no DefinitionSubstitutions entry")
+            return substitutions[name]
+
+        found.append({
+            "logical_id": logical_id,
+            "name": values.machine_name(logical_id),
+            "definition": re.sub(r"\$\{([^}]+)\}", substitute, text),
+            "type": props.get("Type", "STANDARD"),
+        })
+    return found
+
+
+def function_environment(template: dict, api_url: str) -> dict[str, str]:
+    """The union of every function's Environment, resolved locally. cargo lambda watch gives one
+    environment to all functions, so a variable two functions set differently is an error."""
+    values = LocalValues(template, api_url)
+    defaults = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    merged: dict[str, tuple[str, str]] = {}
+    for logical_id, res in _resources(template, "AWS::Serverless::Function").items():
+        variables = {**defaults, **res.get("Properties", {}).get("Environment", {}).get("Variables", {})}
+        for name, expression in variables.items():
+            value = values.resolve(expression)
+            if name in merged and merged[name][1] != value:
+                raise ValueError(f"{name} is {merged[name][1]!r} for {merged[name][0]} but {value!r} for {logical_id}: "
+                                 "the local Lambda emulator gives all functions one environment")
+            merged[name] = (logical_id, value)
+    return {name: value for name, (_, value) in sorted(merged.items())}
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="What the local stack reads from the SAM template.")
+    parser.add_argument("what", choices=["lambda-env"], help="lambda-env: every function's environment, KEY=VALUE lines")
+    parser.add_argument("--template", type=Path, default=TEMPLATE)
+    parser.add_argument("--api-url", required=True, help="the local HTTP API's URL (PUBLIC_BASE_URL)")
+    args = parser.parse_args(argv)
+    for name, value in function_environment(load(args.template), args.api_url).items():
+        print(f"{name}={value}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

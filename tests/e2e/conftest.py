@@ -4,6 +4,7 @@
 import json
 import os
 import time
+import urllib.error
 import urllib.request
 
 import boto3
@@ -66,6 +67,23 @@ def http_json(url: str, method: str = "GET", body=None):
     with urllib.request.urlopen(request, timeout=60) as response:
         text = response.read()
         return json.loads(text) if text else None
+
+
+def http(method: str, path_or_url: str, body: bytes | None = None, headers: dict | None = None):
+    """A real HTTP request to the stack's API (API_PORT) or a full URL: (status, headers, body)."""
+    url = path_or_url if path_or_url.startswith("http") else f"{API}{path_or_url}"
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def ses_messages() -> list:
+    """Every e-mail moto recorded as sent (only SES's part of its state: cheap however many
+    items the tables hold, see scripts/moto_server.py)."""
+    return http_json(f"{MOTO}/moto-api/data.json?service=ses&model=Message")["ses"]["Message"]
 
 
 def wait_for_execution(sfn, arn: str, timeout: float = 30.0) -> dict:

@@ -1,6 +1,7 @@
-"""confirmation-reminder end to end: signup-register, signup-confirm and signup-reminder under
-`cargo lambda watch` (the HTTP functions invoked through the Lambda Invoke API with API Gateway
-HTTP API payload 2.0 events), the state machine in sfn-local, DynamoDB and SES in moto.
+"""confirmation-reminder end to end, through its front doors: `POST /register` and the link of
+the e-mail (`GET /confirm`) over real HTTP on the local API gateway (API_PORT), which invokes
+signup-register and signup-confirm under `cargo lambda watch`; the state machine in sfn-local,
+DynamoDB and SES in moto.
 
 The day between sign-up and reminder needs the stack on a manual clock
 (`SFN_LOCAL_CLOCK=manual make stack-up`): the tests act "during the day", then advance it.
@@ -10,21 +11,18 @@ import json
 import pathlib
 import re
 import time
+import urllib.parse
 import uuid
 
 import pytest
 
-from conftest import ACCOUNT, LAMBDA, MOTO, SFN, http_json, make_client, wait_for_execution
+from conftest import ACCOUNT, API, SFN, http, http_json, ses_messages, wait_for_execution
 
 DAY = 86_400
 MACHINE = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:confirmation-reminder"
 LINK = re.compile(r"/confirm\?customerId=([0-9a-f]{32})&token=([A-Za-z0-9_-]+)")
 LAMBDA_LOG = pathlib.Path(__file__).resolve().parents[2] / ".stack" / "lambda.log"
 
-
-@pytest.fixture(scope="module")
-def lambda_api():
-    return make_client("lambda", LAMBDA)
 
 
 def clock_mode() -> str:
@@ -37,39 +35,25 @@ def manual_clock():
         pytest.skip("acting during the day needs the stack on SFN_LOCAL_CLOCK=manual")
 
 
-def http_event(method: str, path: str, query: dict | None = None, body: str | None = None) -> dict:
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-        "headers": {"content-type": "application/json"},
-        "queryStringParameters": query or None,
-        "body": body,
-        "requestContext": {
-            "accountId": ACCOUNT, "apiId": "local", "domainName": "localhost", "domainPrefix": "localhost",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "e2e"},
-            "requestId": uuid.uuid4().hex, "routeKey": f"{method} {path}", "stage": "$default",
-            "time": "21/Nov/2026:10:00:00 +0000", "timeEpoch": 0,
-        },
-        "isBase64Encoded": False,
-    }
+def answer(status: int, headers: dict, body: bytes) -> tuple:
+    assert headers.get("Content-Type", headers.get("content-type", "")).startswith("application/json"), headers
+    return status, json.loads(body)
 
 
-def call(lambda_api, function: str, event: dict) -> tuple:
-    response = lambda_api.invoke(FunctionName=function, Payload=json.dumps(event).encode())
-    answer = json.loads(response["Payload"].read())
-    assert "FunctionError" not in response, answer
-    return answer["statusCode"], json.loads(answer["body"])
+def register(email: str, name: str = "Ana Łopez-O'Neil") -> tuple:
+    body = json.dumps({"email": email, "name": name}).encode()
+    return answer(*http("POST", "/register", body, {"content-type": "application/json"}))
 
 
-def register(lambda_api, email: str, name: str = "Ana Łopez-O'Neil") -> tuple:
-    body = json.dumps({"email": email, "name": name})
-    return call(lambda_api, "signup-register", http_event("POST", "/register", body=body))
+def confirm(query: dict) -> tuple:
+    return answer(*http("GET", f"/confirm?{urllib.parse.urlencode(query)}"))
 
 
-def confirm(lambda_api, query: dict) -> tuple:
-    return call(lambda_api, "signup-confirm", http_event("GET", "/confirm", query=query))
+def open_link(mail_body: str) -> tuple:
+    """The confirmation link of an e-mail, opened as a browser would."""
+    [url] = re.findall(r"https?://\S+/confirm\?\S+", mail_body)
+    assert url.startswith(f"{API}/confirm?"), f"the link points at the local API: {url}"
+    return answer(*http("GET", url))
 
 
 def new_address(tag: str) -> str:
@@ -83,8 +67,7 @@ def normal(address: str) -> str:
 
 
 def messages_to(address: str) -> list:
-    messages = http_json(f"{MOTO}/moto-api/data.json")["ses"]["Message"]
-    return [m for m in messages if address in m["destinations"]["ToAddresses"]]
+    return [m for m in ses_messages() if address in m["destinations"]["ToAddresses"]]
 
 
 def customer(dynamodb, customer_id: str) -> dict:
@@ -108,8 +91,8 @@ def advance_a_day() -> None:
     assert now.endswith("Z"), now
 
 
-def registered(lambda_api, dynamodb, address: str) -> tuple:
-    status, body = register(lambda_api, address)
+def registered(dynamodb, address: str) -> tuple:
+    status, body = register(address)
     assert status == 201, body
     customer_id = body["customerId"]
     record = customer(dynamodb, customer_id)
@@ -118,9 +101,9 @@ def registered(lambda_api, dynamodb, address: str) -> tuple:
 
 
 @pytest.mark.manual_clock
-def test_a_customer_who_confirms_during_the_day_gets_no_reminder(manual_clock, lambda_api, dynamodb, sfn):
+def test_a_customer_who_confirms_during_the_day_gets_no_reminder(manual_clock, dynamodb, sfn):
     address = new_address("confirms")
-    customer_id, record = registered(lambda_api, dynamodb, address)
+    customer_id, record = registered(dynamodb, address)
     wait_in_the_day(sfn, record["executionArn"])
 
     [confirmation] = messages_to(normal(address))
@@ -128,9 +111,9 @@ def test_a_customer_who_confirms_during_the_day_gets_no_reminder(manual_clock, l
     assert "Ana Łopez-O'Neil" in confirmation["body"]
     link_id, token = LINK.search(confirmation["body"]).groups()
     assert link_id == customer_id
-    status, body = confirm(lambda_api, {"customerId": link_id, "token": token})
+    status, body = open_link(confirmation["body"])
     assert (status, body["status"]) == (200, "CONFIRMED"), body
-    assert confirm(lambda_api, {"customerId": link_id, "token": token})[0] == 200, "a second click is harmless"
+    assert confirm({"customerId": link_id, "token": token})[0] == 200, "a second click is harmless"
     assert customer(dynamodb, customer_id)["status"] == "CONFIRMED"
     assert sfn.describe_execution(executionArn=record["executionArn"])["status"] == "RUNNING", "the day is not over"
 
@@ -142,9 +125,9 @@ def test_a_customer_who_confirms_during_the_day_gets_no_reminder(manual_clock, l
 
 
 @pytest.mark.manual_clock
-def test_a_customer_who_does_not_confirm_is_reminded_a_day_later(lambda_api, dynamodb, sfn):
+def test_a_customer_who_does_not_confirm_is_reminded_a_day_later(dynamodb, sfn):
     address = new_address("forgets")
-    customer_id, record = registered(lambda_api, dynamodb, address)
+    customer_id, record = registered(dynamodb, address)
     arn = record["executionArn"]
     name = arn.rsplit(":", 1)[1]
     assert re.fullmatch(f"{customer_id}_{record['traceId']}", name), "<customerId>_<uuid>"
@@ -167,45 +150,45 @@ def test_a_customer_who_does_not_confirm_is_reminded_a_day_later(lambda_api, dyn
     assert (exited - entered).total_seconds() >= DAY, "the reminder came a day later"
 
 
-def test_a_second_registration_is_409_also_with_the_domain_in_capitals(lambda_api, dynamodb, sfn):
+def test_a_second_registration_is_409_also_with_the_domain_in_capitals(dynamodb, sfn):
     local = f"dup-{uuid.uuid4().hex[:10]}"
-    customer_id, _ = registered(lambda_api, dynamodb, f"{local}@example.com")
+    customer_id, _ = registered(dynamodb, f"{local}@example.com")
     for again in (f"{local}@example.com", f"{local}@EXAMPLE.COM", f"{local}@Example.Com"):
-        status, body = register(lambda_api, again, "Someone Else")
+        status, body = register(again, "Someone Else")
         assert (status, body["message"]) == (409, "this e-mail address is already registered"), again
     confirmations = [m for m in messages_to(f"{local}@example.com") if not m["subject"].startswith("Reminder")]
     assert len(confirmations) == 1, "one confirmation (on a virtual clock the reminder may be out already)"
     executions = sfn.list_executions(stateMachineArn=MACHINE, maxResults=1000)["executions"]
     assert len([e for e in executions if e["name"].startswith(f"{customer_id}_")]) == 1
-    assert register(lambda_api, f"{local.upper()}@example.com")[0] == 201, "the local part is kept as typed"
+    assert register(f"{local.upper()}@example.com")[0] == 201, "the local part is kept as typed"
 
 
-def test_a_wrong_token_is_403_and_the_customer_stays_pending(lambda_api, dynamodb):
+def test_a_wrong_token_is_403_and_the_customer_stays_pending(dynamodb):
     address = new_address("wrong")
-    customer_id, record = registered(lambda_api, dynamodb, address)
+    customer_id, record = registered(dynamodb, address)
     for token in ("guess", record["token"][:-1], record["token"] + "A"):
-        status, body = confirm(lambda_api, {"customerId": customer_id, "token": token})
+        status, body = confirm({"customerId": customer_id, "token": token})
         assert status == 403 and "not valid" in body["message"], body
     assert customer(dynamodb, customer_id)["status"] == "PENDING"
-    assert confirm(lambda_api, {"customerId": "0" * 32, "token": "x"})[0] == 404
-    status, body = confirm(lambda_api, {"customerId": customer_id})
+    assert confirm({"customerId": "0" * 32, "token": "x"})[0] == 404
+    status, body = confirm({"customerId": customer_id})
     assert status == 400 and "token" in body["message"]
 
 
-def test_bad_registrations_are_400_naming_the_field(lambda_api):
-    status, body = register(lambda_api, "a@example.com\r\nBcc: victim@example.com")
+def test_bad_registrations_are_400_naming_the_field():
+    status, body = register("a@example.com\r\nBcc: victim@example.com")
     assert (status, body["message"]) == (400, "email contains a control character (such as a line break)")
-    status, body = register(lambda_api, new_address("long"), "x" * 10_000)
+    status, body = register(new_address("long"), "x" * 10_000)
     assert (status, body["message"]) == (400, "name is longer than 200 characters")
-    status, body = call(lambda_api, "signup-register", http_event("POST", "/register", body="{not json"))
+    status, body = answer(*http("POST", "/register", b"{not json", {"content-type": "application/json"}))
     assert status == 400 and body["message"].startswith("the body is not JSON")
 
 
-def test_no_log_line_holds_an_address_or_a_token(lambda_api, dynamodb):
+def test_no_log_line_holds_an_address_or_a_token(dynamodb):
     if not LAMBDA_LOG.exists():
         pytest.skip(f"no {LAMBDA_LOG}: the stack was not started by scripts/stack.sh")
     address = new_address("private")
-    customer_id, record = registered(lambda_api, dynamodb, address)
+    customer_id, record = registered(dynamodb, address)
     time.sleep(0.5)
     log = LAMBDA_LOG.read_text(errors="replace")
     assert record["traceId"] in log, "the registration's lines carry its trace id"

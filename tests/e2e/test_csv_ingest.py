@@ -2,15 +2,13 @@
 state machine in sfn-local (virtual clock), S3, DynamoDB and SES in moto."""
 
 import json
-import os
-import time
 import urllib.parse
 import uuid
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from conftest import LAMBDA, MOTO, http_json, make_client, wait_for_execution
+from conftest import LAMBDA, make_client, ses_messages, wait_for_execution
 
 # These tests hand ingest-starter the events they need (redeliveries, races, EventBridge), so
 # their uploads go to a bucket with no notification: in sensor-uploads every upload also
@@ -74,7 +72,7 @@ def exists(s3, bucket: str, key: str) -> bool:
 
 
 def emails_about(key: str) -> list:
-    return [m for m in http_json(f"{MOTO}/moto-api/data.json")["ses"]["Message"] if key in m["subject"]]
+    return [m for m in ses_messages() if key in m["subject"]]
 
 
 def items_for(dynamodb, sensor: str) -> list:

@@ -14,20 +14,12 @@ import uuid
 
 import pytest
 
-from conftest import API, MOTO, make_client, wait_for_execution
+from conftest import MOTO, SFN, http, make_client, wait_for_execution
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:csv-ingest"
 SIGNUP_BUILT = (ROOT / "crates" / "signup" / "src" / "bin").is_dir()
 
-
-def http(method: str, path: str, body: bytes | None = None, headers: dict | None = None):
-    request = urllib.request.Request(f"{API}{path}", data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
 
 
 def test_get_friday_over_real_http_reaches_friday_api(dynamodb):
@@ -145,22 +137,38 @@ def test_uploads_outside_the_templates_filter_start_nothing(s3, sfn):
     assert executions_for(sfn, key) == [] and executions_for(sfn, other) == []
 
 
-def test_provisioning_follows_a_changed_key_in_a_copy_of_the_template(tmp_path):
+def test_provisioning_follows_a_changed_copy_of_the_template(tmp_path, sfn):
+    """Nothing of the stack is hard-coded: a table's key, a state machine's name and one of its
+    DefinitionSubstitutions changed in a copy of the template are what the stack gets."""
     template = (ROOT / "infra" / "template.yaml").read_text()
-    marker = "        - AttributeName: userId\n          AttributeType: S\n"
-    assert marker in template
-    changed = template.replace(marker, marker.replace("userId", "accountId"), 1).replace(
-        "        - AttributeName: userId\n          KeyType: HASH", "        - AttributeName: accountId\n          KeyType: HASH", 1)
-    copy = tmp_path / "template.yaml"
-    copy.write_text(changed)
-    table = f"users-{uuid.uuid4().hex[:6]}"
+    tag = uuid.uuid4().hex[:6]
+    changes = [
+        ("        - AttributeName: userId\n          AttributeType: S\n", "        - AttributeName: accountId\n          AttributeType: S\n"),
+        ("        - AttributeName: userId\n          KeyType: HASH", "        - AttributeName: accountId\n          KeyType: HASH"),
+        ('Name: !Sub "${AWS::StackName}-csv-ingest"', f'Name: !Sub "${{AWS::StackName}}-csv-ingest-{tag}"'),
+        ("EmailerFunctionArn: !Sub \"arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-emailer\"",
+         "EmailerFunctionArn: !Sub \"arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-emailer-v2\""),
+    ]
+    for old, new in changes:
+        assert old in template, f"{old!r} is no longer in the template: the test changes nothing"
+        template = template.replace(old, new, 1)
+    copy = tmp_path / "infra" / "template.yaml"
+    copy.parent.mkdir()
+    copy.write_text(template)
+    (tmp_path / "statemachines").symlink_to(ROOT / "statemachines")  # DefinitionUri is relative to the template
+    table = f"users-{tag}"
     env = dict(os.environ, AWS_ENDPOINT_URL=MOTO, USERS_TABLE=table, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "provision.py"), "--template", str(copy), "--state-dir", str(tmp_path)],
-                   env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "provision.py"), "--template", str(copy), "--state-dir", str(tmp_path),
+                    "--sfn-endpoint", SFN], env=env, check=True, capture_output=True)
     dynamodb = make_client("dynamodb", MOTO)
+    machine = f"arn:aws:states:us-east-1:123456789012:stateMachine:csv-ingest-{tag}"
     try:
         schema = dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
         assert schema == [{"AttributeName": "accountId", "KeyType": "HASH"}]
         assert json.loads((tmp_path / "routes.json").read_text())["GET /friday"] == "friday-api"
+        definition = sfn.describe_state_machine(stateMachineArn=machine)["definition"]
+        assert "function:emailer-v2" in definition and "${" not in definition
+        assert "function:csv-processor" in definition
     finally:
         dynamodb.delete_table(TableName=table)
+        sfn.delete_state_machine(stateMachineArn=machine)

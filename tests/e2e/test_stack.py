@@ -3,7 +3,7 @@
 import urllib.error
 import urllib.request
 
-from conftest import LAMBDA, MOTO, PINPOINT, http_json
+from conftest import LAMBDA, PINPOINT, http_json, ses_messages
 
 
 def test_buckets_and_tables_are_provisioned(s3, dynamodb):
@@ -24,7 +24,7 @@ def test_ses_identities_are_verified_and_mail_is_recorded(ses):
         Destination={"ToAddresses": ["ops@example.com"]},
         Message={"Subject": {"Data": "stack check"}, "Body": {"Text": {"Data": "hello"}}},
     )
-    sent = http_json(f"{MOTO}/moto-api/data.json")["ses"]["Message"]
+    sent = ses_messages()
     assert any(m["subject"] == "stack check" for m in sent)
 
 
