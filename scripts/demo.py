@@ -1,5 +1,6 @@
-"""`make demo`: with the local stack up, run every workflow end to end and show, for each,
-the execution's state-by-state timeline and what it changed."""
+"""`make demo`: with the local stack up, run every workflow end to end through its front doors
+(an S3 upload, real HTTP requests to the local API, StartExecution) and show, for each, the
+execution's state-by-state timeline and what it changed."""
 
 import datetime as dt
 import json
@@ -7,6 +8,7 @@ import os
 import pathlib
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from decimal import Decimal
@@ -19,7 +21,7 @@ from boto3.dynamodb.types import TypeDeserializer
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MOTO = f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '4566')}"
 SFN_URL = f"http://127.0.0.1:{os.environ.get('SFN_PORT', '8083')}"
-LAMBDA_URL = f"http://127.0.0.1:{os.environ.get('LAMBDA_PORT', '9000')}"
+API_URL = f"http://127.0.0.1:{os.environ.get('API_PORT', '3000')}"
 PINPOINT_URL = f"http://127.0.0.1:{os.environ.get('PINPOINT_PORT', '4570')}"
 
 
@@ -32,7 +34,6 @@ def client(service: str, endpoint: str):
 SFN = client("stepfunctions", SFN_URL)
 S3 = client("s3", MOTO)
 DYNAMODB = client("dynamodb", MOTO)
-LAMBDA = client("lambda", LAMBDA_URL)
 
 
 def heading(text: str) -> None:
@@ -118,9 +119,30 @@ def wait(execution_arn: str) -> dict:
         time.sleep(0.05)
 
 
-def invoke(function: str, payload: dict) -> dict:
-    response = LAMBDA.invoke(FunctionName=function, Payload=json.dumps(payload).encode())
-    return json.loads(response["Payload"].read())
+def http(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
+    """A real HTTP request (to the local API gateway): (status, JSON body)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def execution_started_by_upload(key: str, after: dt.datetime, timeout: float = 60.0) -> str:
+    """The csv-ingest execution the upload of `key` started (S3 notification -> ingest-starter)."""
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:csv-ingest"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for execution in SFN.list_executions(stateMachineArn=machine, maxResults=100)["executions"]:
+            if execution["startDate"] < after:
+                continue
+            started = json.loads(SFN.describe_execution(executionArn=execution["executionArn"])["input"])
+            if started.get("objectKey") == key:
+                return execution["executionArn"]
+        time.sleep(0.2)
+    raise SystemExit(f"no csv-ingest execution started for s3://sensor-uploads/{key} within {timeout:.0f} s")
 
 
 def sent_emails() -> list:
@@ -132,14 +154,12 @@ def demo_csv_ingest() -> bool:
     heading("csv-ingest: an S3 upload of sensor readings -> DynamoDB -> processed/ -> report e-mail")
     key = "incoming/sample readings.csv"
     body = (ROOT / "events/sample-readings.csv").read_bytes()
-    etag = S3.put_object(Bucket="sensor-uploads", Key=key, Body=body)["ETag"].strip('"')
-    print(f"uploaded s3://sensor-uploads/{key} ({len(body)} bytes, 9 rows, 3 of them bad)")
-    event = json.loads((ROOT / "events/ingest-starter.json").read_text())
-    # The execution reads exactly the upload its event names: give the event this upload's ETag.
-    event["Records"][0]["s3"]["object"]["eTag"] = etag
-    started = invoke("ingest-starter", event)
-    print(f"ingest-starter answered: {json.dumps(started)}")
-    arn = started["started"][0]["executionArn"]
+    print(f"$ aws --endpoint-url {MOTO} s3 cp events/sample-readings.csv 's3://sensor-uploads/{key}'")
+    before = clock()["now"]
+    S3.put_object(Bucket="sensor-uploads", Key=key, Body=body)
+    print(f"uploaded s3://sensor-uploads/{key} ({len(body)} bytes, 9 rows, 3 of them bad);")
+    print("the bucket's notification reaches ingest-starter, which starts csv-ingest")
+    arn = execution_started_by_upload(key, instant(before))
     wall = time.monotonic()
     described = wait(arn)
     simulated = (described["stopDate"] - described["startDate"]).total_seconds()
@@ -169,20 +189,6 @@ def demo_csv_ingest() -> bool:
     return described["status"] == "SUCCEEDED"
 
 
-def api_event(query: dict) -> dict:
-    return {
-        "version": "2.0", "routeKey": "GET /friday", "rawPath": "/friday",
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in query.items()),
-        "headers": {"accept": "application/json"}, "queryStringParameters": query,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "local", "domainName": "localhost", "domainPrefix": "localhost",
-            "http": {"method": "GET", "path": "/friday", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "demo"},
-            "requestId": "demo", "routeKey": "GET /friday", "stage": "$default", "time": "", "timeEpoch": 0,
-        },
-        "isBase64Encoded": False,
-    }
-
-
 def pick_zone(candidates: list, later: bool) -> str:
     """A zone whose local date is after (later) or before the UTC date right now."""
     now = dt.datetime.now(dt.timezone.utc)
@@ -208,17 +214,16 @@ def demo_friday_reminder() -> bool:
         print(f"user {user}: {zone}, local time {now.astimezone(ZoneInfo(zone)):%A %H:%M}, notify at {hour:02}:00")
     ok = True
     for user, zone, _, _ in users:
-        answer = invoke("friday-api", api_event({"userId": user}))
-        body = json.loads(answer["body"])
-        print(f"\nGET /friday?userId={user} -> {answer['statusCode']} {json.dumps(body)}")
-        if answer["statusCode"] == 202:
+        status, body = http("GET", f"{API_URL}/friday?userId={user}")
+        print(f"\n$ curl '{API_URL}/friday?userId={user}'\n{status} {json.dumps(body)}")
+        if status == 202:
             described = wait(body["executionArn"])
             simulated = (described["stopDate"] - described["startDate"]).total_seconds()
             print(f"execution {body['executionArn'].rsplit(':', 1)[1]}: {described['status']} ({simulated:,.0f} s simulated)")
             timeline(body["executionArn"])
             ok = ok and described["status"] == "SUCCEEDED"
         else:
-            ok = ok and answer["statusCode"] == 200
+            ok = ok and status == 200
     with urllib.request.urlopen(f"{PINPOINT_URL}/_local/messages", timeout=10) as r:
         pushes = json.loads(r.read())
     print("\npushes recorded by the local Pinpoint endpoint:")
@@ -280,20 +285,6 @@ def demo_course_enrollment() -> bool:
             and winners == ["FAILED", "SUCCEEDED"] and seats == "0" and len(enrolled) == 1)
 
 
-def http_api_event(method: str, path: str, query: dict | None = None, body: str | None = None) -> dict:
-    return {
-        "version": "2.0", "routeKey": f"{method} {path}", "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-        "headers": {"content-type": "application/json"}, "queryStringParameters": query, "body": body,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "local", "domainName": "localhost", "domainPrefix": "localhost",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "demo"},
-            "requestId": "demo", "routeKey": f"{method} {path}", "stage": "$default", "time": "", "timeEpoch": 0,
-        },
-        "isBase64Encoded": False,
-    }
-
-
 def normal_address(address: str) -> str:
     """Where sign-up mail goes: the domain lower-cased, the local part as typed."""
     local, domain = address.rsplit("@", 1)
@@ -310,27 +301,26 @@ def demo_confirmation_reminder() -> bool:
     people = {"carla": f"carla.{run}@Example.COM", "dev": f"dev.{run}@example.com"}
     ids, links = {}, {}
     for person, address in people.items():
-        body = json.dumps({"email": address, "name": person.title()})
-        answer = invoke("signup-register", http_api_event("POST", "/register", body=body))
-        print(f"POST /register {body} -> {answer['statusCode']} {answer['body']}")
-        ids[person] = json.loads(answer["body"])["customerId"]
+        body = {"email": address, "name": person.title()}
+        status, answer = http("POST", f"{API_URL}/register", body)
+        print(f"$ curl -X POST {API_URL}/register -d '{json.dumps(body)}'\n{status} {json.dumps(answer)}")
+        ids[person] = answer["customerId"]
     same = f"carla.{run}@EXAMPLE.com"
-    again = invoke("signup-register", http_api_event("POST", "/register", body=json.dumps({"email": same, "name": "Carla"})))
-    print(f"POST /register {same} again -> {again['statusCode']} {again['body']}")
+    status, answer = http("POST", f"{API_URL}/register", {"email": same, "name": "Carla"})
+    print(f"POST /register {same} again -> {status} {json.dumps(answer)}")
     arns = {p: DYNAMODB.get_item(TableName="customers", Key={"customerId": {"S": i}})["Item"]["executionArn"]["S"]
             for p, i in ids.items()}
     for person, address in people.items():
         link = next(m["body"] for m in sent_emails() if normal_address(address) in m["destinations"]["ToAddresses"])
-        links[person] = link[link.index("/confirm?"):].split()[0]
+        links[person] = next(word for word in link.split() if "/confirm?" in word)
     if manual:
         for arn in arns.values():
             while not any(e["type"] == "WaitStateEntered"
                           for e in SFN.get_execution_history(executionArn=arn, maxResults=1000)["events"]):
                 time.sleep(0.05)
         print("\nboth executions now wait out their day")
-    query = dict(pair.split("=", 1) for pair in links["carla"].split("?", 1)[1].split("&"))
-    answer = invoke("signup-confirm", http_api_event("GET", "/confirm", query=query))
-    print(f"carla opens her link: GET {links['carla'][:48]}... -> {answer['statusCode']} {answer['body']}")
+    status, answer = http("GET", links["carla"])
+    print(f"carla opens the link of her e-mail: GET {links['carla'][:60]}... -> {status} {json.dumps(answer)}")
     if manual:
         print(f"the clock advances a day: now {clock(86400)['now']}")
     ok = True
