@@ -72,11 +72,19 @@ stack-down:
 stack-status:
 	@bash scripts/stack.sh status
 
-## lint: formatting, clippy, every state machine definition validated, and the SAM template (cfn-lint)
-lint: setup
+# asl-validator (npm), pinned by tools/asl-validator/package-lock.json.
+ASL_VALIDATOR := tools/asl-validator/node_modules/.bin/asl-validator
+$(ASL_VALIDATOR): tools/asl-validator/package.json tools/asl-validator/package-lock.json
+	npm ci --prefix tools/asl-validator --no-audit --no-fund --silent
+	touch $@
+
+## lint: formatting, clippy, every state machine definition validated (sfn-local's validator and
+## asl-validator), and the SAM template (cfn-lint)
+lint: setup $(ASL_VALIDATOR)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	@if ls statemachines/*.asl.json >/dev/null 2>&1; then cargo run --quiet -p sfn-local -- validate statemachines; fi
+	cargo run --quiet -p sfn-local -- validate statemachines
+	$(ASL_VALIDATOR) $(foreach f,$(wildcard statemachines/*.asl.json),--json-path $(f))
 	$(VENV)/bin/cfn-lint infra/template.yaml
 
 # The AWS SAM CLI (~340 MB, ~1.5 min to install) only for the targets that need it, not `make setup`.
@@ -121,4 +129,4 @@ fmt:
 
 clean: stack-down
 	cargo clean
-	rm -rf $(VENV) .stack
+	rm -rf $(VENV) .stack tools/asl-validator/node_modules
