@@ -61,7 +61,8 @@ demo: setup build
 ## bench: cold start, size, memory, throughput -> docs/benchmarks.md, target/bench/results.json
 bench: setup build release
 	@bash scripts/stack.sh up
-	@set +e; "$${CARGO_TARGET_DIR:-target}/release/bench"; status=$$?; bash scripts/stack.sh down; exit $$status
+	@set +e; target="$${CARGO_TARGET_DIR:-target}"; "$$target/release/bench" --bin-dir "$$target/release" \
+	  --results "$$target/bench/results.json"; status=$$?; bash scripts/stack.sh down; exit $$status
 
 stack-up: setup build
 	@bash scripts/stack.sh up
