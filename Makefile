@@ -40,16 +40,19 @@ unit-test:
 wiring-test: setup
 	$(VENV)/bin/pytest -q tests/wiring
 
-# Twice: on the virtual clock (Waits complete at once), then on a manual clock for the tests
-# that act "during the wait" and advance it themselves. The 100,000-row volume test runs
-# first, so every other module shows it does not depend on running before it.
+# Three passes: on the virtual clock (Waits complete at once); on a manual clock for the tests
+# that act "during the wait" and advance it themselves; with fault proxies in the way for the
+# injected-fault tests. The 100,000-row volume test runs first, so every other module shows it
+# does not depend on running before it.
 e2e-test: setup build
 	@bash scripts/stack.sh up
 	@set +e; $(VENV)/bin/pytest -q tests/e2e/test_volume.py && \
-	  $(VENV)/bin/pytest -q -m "not manual_clock" --deselect tests/e2e/test_volume.py tests/e2e; \
+	  $(VENV)/bin/pytest -q -m "not manual_clock and not faults" --deselect tests/e2e/test_volume.py tests/e2e; \
 	  status=$$?; bash scripts/stack.sh down; exit $$status
 	@SFN_LOCAL_CLOCK=manual bash scripts/stack.sh up
 	@set +e; $(VENV)/bin/pytest -q -m manual_clock tests/e2e; status=$$?; bash scripts/stack.sh down; exit $$status
+	@STACK_FAULTS=1 bash scripts/stack.sh up
+	@set +e; $(VENV)/bin/pytest -q -m faults tests/e2e; status=$$?; bash scripts/stack.sh down; exit $$status
 
 ## demo: bring the stack up, run every workflow end to end, show what happened, stop
 # On a manual clock by default: the sign-up story needs to act "during the day"; the demo

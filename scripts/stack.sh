@@ -12,6 +12,16 @@ CLOCK="${SFN_LOCAL_CLOCK:-virtual}"
 # Each port can be moved (DESIGN.md "Local stack"), e.g. to run a second stack beside this one.
 MOTO_PORT="${MOTO_PORT:-4566}" SFN_PORT="${SFN_PORT:-8083}" LAMBDA_PORT="${LAMBDA_PORT:-9000}" PINPOINT_PORT="${PINPOINT_PORT:-4570}"
 API_PORT="${API_PORT:-3000}"
+# STACK_FAULTS=1: fault proxies (scripts/fault_proxy.py) between the functions and moto, and
+# between sfn-local and the Lambda emulator, transparent until a test arms a fault. Off by
+# default: every AWS call of the functions would cross a Python proxy.
+FAULTS="${STACK_FAULTS:-0}"
+FAULT_MOTO_PORT="${FAULT_MOTO_PORT:-$((MOTO_PORT + 1))}" FAULT_LAMBDA_PORT="${FAULT_LAMBDA_PORT:-$((LAMBDA_PORT + 1))}"
+if [[ $FAULTS == 1 ]]; then
+  FUNCTIONS_AWS="http://127.0.0.1:$FAULT_MOTO_PORT" SFN_LAMBDA="http://127.0.0.1:$FAULT_LAMBDA_PORT"
+else
+  FUNCTIONS_AWS="http://127.0.0.1:$MOTO_PORT" SFN_LAMBDA="http://127.0.0.1:$LAMBDA_PORT"
+fi
 API_URL="http://127.0.0.1:$API_PORT"
 # The one description of the stack; STACK_TEMPLATE points at another (a changed copy, say).
 TEMPLATE="${STACK_TEMPLATE:-$ROOT/infra/template.yaml}"
@@ -86,7 +96,7 @@ AWS_DEFAULT_REGION=us-east-1
 AWS_ACCESS_KEY_ID=test
 AWS_SECRET_ACCESS_KEY=test
 AWS_EC2_METADATA_DISABLED=true
-AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
+AWS_ENDPOINT_URL=$FUNCTIONS_AWS
 AWS_ENDPOINT_URL_SFN=http://127.0.0.1:$SFN_PORT
 AWS_ENDPOINT_URL_PINPOINT=http://127.0.0.1:$PINPOINT_PORT
 RUST_LOG=info
@@ -98,14 +108,22 @@ ENV
   "$VENV/bin/python" "$ROOT/scripts/template.py" lambda-env --template "$TEMPLATE" --api-url "$API_URL" >>"$STATE/lambda.env" || return 1
   start moto MOTO_PORT "http://127.0.0.1:$MOTO_PORT/moto-api/" 30 \
     "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT" || return 1
+  if [[ $FAULTS == 1 ]]; then
+    start moto-faults FAULT_MOTO_PORT "http://127.0.0.1:$FAULT_MOTO_PORT/_faults" 15 \
+      "$VENV/bin/python" "$ROOT/scripts/fault_proxy.py" --listen "127.0.0.1:$FAULT_MOTO_PORT" --upstream "http://127.0.0.1:$MOTO_PORT" || return 1
+  fi
   start pinpoint PINPOINT_PORT "http://127.0.0.1:$PINPOINT_PORT/_local/health" 15 \
     "$TARGET/debug/local-pinpoint" --listen "127.0.0.1:$PINPOINT_PORT" || return 1
   start lambda LAMBDA_PORT "http://127.0.0.1:$LAMBDA_PORT/" 60 \
     env PATH="$VENV/bin:$PATH" "$VENV/bin/cargo-lambda" lambda watch \
       --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$STATE/lambda.env" --manifest-path "$ROOT/Cargo.toml" || return 1
+  if [[ $FAULTS == 1 ]]; then
+    start lambda-faults FAULT_LAMBDA_PORT "http://127.0.0.1:$FAULT_LAMBDA_PORT/_faults" 15 \
+      "$VENV/bin/python" "$ROOT/scripts/fault_proxy.py" --listen "127.0.0.1:$FAULT_LAMBDA_PORT" --upstream "http://127.0.0.1:$LAMBDA_PORT" || return 1
+  fi
   start sfn-local SFN_PORT "http://127.0.0.1:$SFN_PORT/_sfn-local/health" 15 \
     "$TARGET/debug/sfn-local" serve --listen "127.0.0.1:$SFN_PORT" --clock "$CLOCK" \
-      --lambda-endpoint "http://127.0.0.1:$LAMBDA_PORT" || return 1
+      --lambda-endpoint "$SFN_LAMBDA" || return 1
   # Tables, buckets, state machines, routes and S3 notifications from infra/template.yaml.
   AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" "$VENV/bin/python" "$ROOT/scripts/provision.py" \
     --template "$TEMPLATE" --state-dir "$STATE" --sfn-endpoint "http://127.0.0.1:$SFN_PORT" --api-url "$API_URL" || return 1
@@ -113,11 +131,12 @@ ENV
     "$TARGET/debug/local-gateway" serve --listen "127.0.0.1:$API_PORT" --routes "$STATE/routes.json" \
       --lambda-endpoint "http://127.0.0.1:$LAMBDA_PORT" --pump "$STATE/pump.json" --sqs-endpoint "http://127.0.0.1:$MOTO_PORT" || return 1
   log "up: api :$API_PORT, moto :$MOTO_PORT, sfn-local :$SFN_PORT ($CLOCK clock), lambda :$LAMBDA_PORT, pinpoint :$PINPOINT_PORT"
+  if [[ $FAULTS == 1 ]]; then log "fault proxies: :$FAULT_MOTO_PORT (functions -> moto), :$FAULT_LAMBDA_PORT (sfn-local -> lambda)"; fi
 }
 
 down() {
   [[ -d $STATE ]] || { log "nothing to stop"; return 0; }
-  for name in gateway sfn-local lambda pinpoint moto; do
+  for name in gateway sfn-local lambda-faults lambda pinpoint moto-faults moto; do
     local pidfile="$STATE/$name.pid"
     [[ -f $pidfile ]] || continue
     local pid; pid=$(cat "$pidfile")
@@ -133,7 +152,7 @@ down() {
 }
 
 status() {
-  for name in moto pinpoint lambda sfn-local gateway; do
+  for name in moto moto-faults pinpoint lambda lambda-faults sfn-local gateway; do
     local pidfile="$STATE/$name.pid"
     if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
       echo "$name: running (pid $(cat "$pidfile"))"

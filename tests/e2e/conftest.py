@@ -24,6 +24,8 @@ def pytest_configure(config):
     # `make e2e-test` runs the suite twice: on the virtual clock without these tests, then
     # on a manual clock (SFN_LOCAL_CLOCK=manual) with only these.
     config.addinivalue_line("markers", "manual_clock: needs sfn-local on the manual clock (advanced by the test)")
+    # A third pass (STACK_FAULTS=1) puts fault proxies in the functions' and sfn-local's way.
+    config.addinivalue_line("markers", "faults: needs the stack's fault proxies (STACK_FAULTS=1 make stack-up)")
 
 
 def make_client(service: str, endpoint: str):
