@@ -1,12 +1,12 @@
 """csv-ingest at volume: 100,000 rows end to end, counted exactly, with the processor's
-memory measured. Runs last: moto's data.json slows down with every item stored."""
+memory measured."""
 
 import json
 import os
 import time
 import uuid
 
-from test_csv_ingest import lambda_api, upload_and_run  # noqa: F401  (fixture and helper)
+from test_csv_ingest import lambda_api, source_bucket, upload_and_run  # noqa: F401  (fixtures and helper)
 
 
 def process_peak_rss_kib(binary: str) -> int:
