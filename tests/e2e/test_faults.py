@@ -95,6 +95,7 @@ def test_a_get_object_cut_mid_stream_is_read_again_whole(s3, sfn, dynamodb, lamb
                       "fault": {"cut_after": 20_000}, "times": 1})
     sensor, key, described = ingest(s3, sfn, lambda_api, "cut", 5_000)
     assert fired(MOTO_FAULTS)["cut"] == 1
+    assert retried(sfn, described["executionArn"]) == ["TransientError"], "the broken read is retried by the state machine"
     assert_ingested_once(s3, dynamodb, sensor, key, 5_000, described)
 
 
