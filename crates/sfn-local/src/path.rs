@@ -79,12 +79,20 @@ fn normalize_dotted_names(raw: &str) -> String {
     while i < chars.len() {
         let c = chars[i];
         if let Some(q) = quote {
-            out.push(c);
             if c == '\\' && i + 1 < chars.len() {
-                out.push(chars[i + 1]);
+                let next = chars[i + 1];
+                // Jayway takes `\"` inside '...' (and `\'` inside "..."); RFC 9535 wants
+                // the other quote unescaped.
+                if (next == '"' || next == '\'') && next != q {
+                    out.push(next);
+                } else {
+                    out.push(c);
+                    out.push(next);
+                }
                 i += 2;
                 continue;
             }
+            out.push(c);
             if c == q {
                 quote = None;
             }

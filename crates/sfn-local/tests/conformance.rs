@@ -7,7 +7,8 @@
 //! - `definition`: the state machine (an object, or a string to send as is);
 //! - `input`: the execution input (default `{}`);
 //! - `lambda`: optional answers of the fake Lambda, by function name, in call order
-//!   (the last one repeats): `{"result": ...}` or `{"error": ..., "cause": ...}`;
+//!   (the last one repeats): `{"result": ...}`, `{"error": ..., "cause": ...}` or
+//!   `{"echo": true}` (the payload back);
 //! - `expect`: either `{"definitionError": {"code": ..., "contains": ...}}` (refused at
 //!   create), or `status` with `output` (SUCCEEDED) or `error` and `cause` /
 //!   `causeContains`, and optionally `events`: the history's event types in order.
@@ -46,6 +47,7 @@ fn scripted(script: Option<&Value>) -> Arc<dyn Invoker> {
             let answer = answers.get(n.min(answers.len().saturating_sub(1))).cloned();
             match answer {
                 None => Ok(payload),
+                Some(a) if a.get("echo").is_some() => Ok(payload),
                 Some(a) if a.get("error").is_some() => Err(StatesError::new(
                     a["error"].as_str().unwrap_or_default(),
                     a.get("cause").and_then(Value::as_str).unwrap_or_default(),
@@ -91,7 +93,17 @@ async fn run_case(case: &Value) -> Result<(), String> {
         "error": outcome.error,
         "cause": outcome.cause,
     });
-    let mismatch = |what: &str| format!("{what} differs: got {got}");
+    let mismatch = |what: &str| {
+        let mut shown = got.to_string();
+        if shown.len() > 400 {
+            shown = format!(
+                "{}... ({} bytes)",
+                &shown[..shown.char_indices().nth(400).map_or(shown.len(), |(i, _)| i)],
+                shown.len()
+            );
+        }
+        format!("{what} differs: got {shown}")
+    };
     if expect.get("status").is_some_and(|s| *s != got["status"]) {
         return Err(mismatch("status"));
     }
