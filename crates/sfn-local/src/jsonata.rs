@@ -50,9 +50,10 @@ impl Expression {
     /// Whether `$states.context` may be read (building it costs a copy of the execution
     /// input, so it is bound only then).
     pub fn reads_context(&self) -> bool {
-        self.names.contains("states") && self.source.contains("context")
-            || self.source.contains("$states)")
-            || self.source.contains("$states ")
+        self.source.match_indices("$states").any(|(i, _)| {
+            let after = &self.source[i + "$states".len()..];
+            ![".input", ".result", ".errorOutput"].iter().any(|field| after.starts_with(field))
+        })
     }
 
     /// Evaluates with `$states` and the variables; `None` is JSONata's "undefined".
@@ -241,6 +242,15 @@ mod tests {
         assert_eq!(eval("$length($uuid())", s.clone()), Ok(Some(json!(36))));
         assert!(eval("$eval('1')", s.clone()).is_err());
         assert!(eval("$range(0, 5000, 1)", s).is_err());
+    }
+
+    #[test]
+    fn the_context_is_bound_only_when_read() {
+        let reads = |source: &str| Expression::parse(source).map(|e| e.reads_context());
+        assert_eq!(reads("$states.input.a + $states.result.b"), Ok(false));
+        assert_eq!(reads("$states.context.Execution.Id"), Ok(true));
+        assert_eq!(reads("$keys($states)"), Ok(true));
+        assert_eq!(reads("$states"), Ok(true));
     }
 
     #[test]
