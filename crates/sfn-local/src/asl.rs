@@ -179,7 +179,7 @@ pub enum Text {
 pub enum StateKind {
     Pass { result: Option<Value>, parameters: Option<Template>, result_path: ResultTarget },
     Task { resource: String, handling: Handling, timeout: Option<Amount>, heartbeat: Option<Amount> },
-    Choice { choices: Vec<(Rule, String)>, default: Option<String> },
+    Choice { choices: Vec<Choice>, default: Option<String> },
     Wait(WaitFor),
     Succeed,
     Fail { error: Option<Text>, cause: Option<Text> },
@@ -230,6 +230,15 @@ pub enum Rule {
     },
     /// JSONata: `Condition`, `true`, `false` or an expression.
     Condition(Template),
+}
+
+/// A top-level choice rule: its test, where it leads, and the variables it assigns
+/// when it matches (on top of the state's own `Assign`).
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub rule: Rule,
+    pub next: String,
+    pub assign: Option<Template>,
 }
 
 #[derive(Debug, Clone)]
@@ -319,7 +328,7 @@ pub fn targets(state: &State) -> Vec<(&str, &'static str)> {
     let mut out: Vec<(&str, &'static str)> = state.next.iter().map(|n| (n.as_str(), "Next")).collect();
     match &state.kind {
         StateKind::Choice { choices, default } => {
-            out.extend(choices.iter().map(|(_, n)| (n.as_str(), "Choices")));
+            out.extend(choices.iter().map(|c| (c.next.as_str(), "Choices")));
             out.extend(default.iter().map(|d| (d.as_str(), "Default")));
         }
         StateKind::Task { handling, .. } | StateKind::Parallel { handling, .. } => {

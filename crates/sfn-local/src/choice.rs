@@ -178,7 +178,7 @@ mod tests {
         let Some(crate::asl::StateKind::Choice { choices, .. }) = machine.state("C").map(|s| &s.kind) else {
             panic!("not a choice")
         };
-        evaluate(&choices[0].0, &S(input, json!({"Execution": {"Name": "n"}})))
+        evaluate(&choices[0].rule, &S(input, json!({"Execution": {"Name": "n"}})))
     }
 
     #[test]

@@ -85,7 +85,7 @@ fn render(machine: &StateMachine, scope: &str, ids: &mut Ids, out: &mut String, 
         match &state.kind {
             StateKind::Choice { choices, default } => {
                 let _ = writeln!(out, "{pad}{id}{{\"{}\"}}", label(name));
-                for (rule, next) in choices {
+                for crate::asl::Choice { rule, next, .. } in choices {
                     let _ = writeln!(out, "{pad}{id} -->|\"{}\"| {}", label(&describe(rule)), id_of(scope, next));
                 }
                 if let Some(d) = default {

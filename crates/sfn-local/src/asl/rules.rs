@@ -3,7 +3,9 @@
 use serde_json::{Map, Value};
 
 use super::validate::Validator;
-use super::{COMPARISONS, Catcher, Comparison, Operand, QueryLanguage, Retrier, Rule, StateKind, parse_timestamp};
+use super::{
+    COMPARISONS, Catcher, Choice, Comparison, Operand, QueryLanguage, Retrier, Rule, StateKind, parse_timestamp,
+};
 use crate::error::names;
 
 impl Validator {
@@ -21,8 +23,9 @@ impl Validator {
                         QueryLanguage::JsonPath => self.rule(rule, &rule_at, true),
                         QueryLanguage::Jsonata => self.condition_rule(rule, &rule_at),
                     };
-                    if let (Some(parsed), Some(next)) = (parsed, next) {
-                        choices.push((parsed, next.to_owned()));
+                    let assign = rule.get("Assign").and_then(|a| self.assign(a, &format!("{rule_at}/Assign")));
+                    if let (Some(rule), Some(next)) = (parsed, next) {
+                        choices.push(Choice { rule, next: next.to_owned(), assign });
                     }
                 }
             }
@@ -38,7 +41,7 @@ impl Validator {
             return None;
         };
         for key in obj.keys() {
-            if !["Condition", "Next", "Comment"].contains(&key.as_str()) {
+            if !["Condition", "Next", "Comment", "Assign"].contains(&key.as_str()) {
                 let why = if key == "Variable" || key == "And" || key == "Or" || key == "Not" {
                     format!("The field '{key}' is not supported in a state whose QueryLanguage is JSONata")
                 } else {
@@ -69,7 +72,7 @@ impl Validator {
         };
         for key in obj.keys() {
             let known = ["Variable", "And", "Or", "Not", "Comment"].contains(&key.as_str())
-                || (key == "Next" && top)
+                || ((key == "Next" || key == "Assign") && top)
                 || COMPARISONS.iter().any(|(n, _)| key == n || key.strip_suffix("Path") == Some(n));
             if !known {
                 let why = if key == "Condition" {
@@ -108,7 +111,7 @@ impl Validator {
             }
         };
         let ops: Vec<(&String, &Value)> =
-            obj.iter().filter(|(k, _)| *k != "Variable" && *k != "Next" && *k != "Comment").collect();
+            obj.iter().filter(|(k, _)| !["Variable", "Next", "Comment", "Assign"].contains(&k.as_str())).collect();
         if ops.len() != 1 {
             self.schema("A choice rule needs exactly one comparison operator", at);
             return None;

@@ -2,13 +2,13 @@
 //! Language's table of contents), then `Assign` and the output, the same for all.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::context::{Context, Env};
 use super::dataflow::{self, check_size, place_result, render};
 use super::task::Work;
 use super::{BoxFuture, Halt, Lane, Run, timing};
-use crate::asl::{Catcher, QueryLanguage, Rule, State, StateKind, StateMachine, Template, Text, WaitFor};
+use crate::asl::{Catcher, Choice, QueryLanguage, Rule, State, StateKind, StateMachine, Template, Text, WaitFor};
 use crate::choice;
 use crate::error::{StatesError, names};
 
@@ -29,12 +29,14 @@ pub(super) struct Done {
     pub(super) has_result: bool,
     /// A Choice's pick; otherwise the state's `Next`.
     pub(super) next: Option<String>,
+    /// What the matching choice rule's `Assign` gives (stored after the state's own).
+    pub(super) assigned: Option<Map<String, Value>>,
 }
 
 impl Done {
     /// A state without a result: its effective input goes on.
     fn input(effective: Value) -> Self {
-        Done { result: effective.clone(), placed: effective, has_result: false, next: None }
+        Done { result: effective.clone(), placed: effective, has_result: false, next: None, assigned: None }
     }
 }
 
@@ -168,7 +170,10 @@ impl Run {
             },
         };
         let assigned = state.assign.as_ref().map(|a| dataflow::assignments(a, &env)).transpose();
-        let assigned = assigned.map_err(|e| call.fail(e))?;
+        let mut assigned = assigned.map_err(|e| call.fail(e))?;
+        if let Some(rule_values) = done.assigned {
+            assigned.get_or_insert_with(Map::new).extend(rule_values);
+        }
         let output = dataflow::output(&state.dataflow, done.placed, &env).map_err(|e| call.fail(e))?;
         if let Some(values) = assigned {
             lane.vars.assign(values)?;
@@ -236,18 +241,12 @@ impl Run {
             (None, None) => call.effective.clone(),
         };
         let placed = place_result(result_path, call.raw_input, value.clone()).map_err(|e| call.fail(e))?;
-        Ok(Handled::Result(Done { result: value, placed, has_result: false, next: None }))
+        Ok(Handled::Result(Done { result: value, placed, has_result: false, next: None, assigned: None }))
     }
 
-    fn choose(
-        &self,
-        call: &Call<'_>,
-        choices: &[(Rule, String)],
-        default: &Option<String>,
-        lane: &Lane,
-    ) -> Result<Done, Halt> {
+    fn choose(&self, call: &Call<'_>, choices: &[Choice], default: &Option<String>, lane: &Lane) -> Result<Done, Halt> {
         let env = call.env(&lane.vars);
-        for (rule, next) in choices {
+        for Choice { rule, next, assign } in choices {
             let holds = match rule {
                 Rule::Condition(condition) => match render(condition, &env, "Condition") {
                     Ok(Value::Bool(b)) => Ok(b),
@@ -260,7 +259,9 @@ impl Run {
                 rule => choice::evaluate(rule, &env),
             };
             if holds.map_err(|e| call.fail(e))? {
-                return Ok(Done { next: Some(next.clone()), ..Done::input(call.effective.clone()) });
+                let assigned = assign.as_ref().map(|a| dataflow::assignments(a, &env)).transpose();
+                let assigned = assigned.map_err(|e| call.fail(e))?;
+                return Ok(Done { next: Some(next.clone()), assigned, ..Done::input(call.effective.clone()) });
             }
         }
         let next = default.clone().ok_or_else(|| {

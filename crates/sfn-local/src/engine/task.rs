@@ -87,7 +87,7 @@ impl Run {
     /// `ResultSelector` and `ResultPath` (JSONPath); a JSONata result goes on as it is.
     fn place(&self, call: &Call<'_>, handling: &Handling, result: Value, lane: &Lane) -> Result<Done, Halt> {
         if call.state.language == QueryLanguage::Jsonata {
-            return Ok(Done { result: result.clone(), placed: result, has_result: true, next: None });
+            return Ok(Done { result: result.clone(), placed: result, has_result: true, next: None, assigned: None });
         }
         let selected = match &handling.result_selector {
             Some(selector) => {
@@ -97,7 +97,7 @@ impl Run {
             None => result,
         };
         let placed = place_result(&handling.result_path, call.raw_input, selected.clone()).map_err(|e| call.fail(e))?;
-        Ok(Done { result: selected, placed, has_result: true, next: None })
+        Ok(Done { result: selected, placed, has_result: true, next: None, assigned: None })
     }
 
     async fn with_retries(
