@@ -9,6 +9,7 @@
 
 mod context;
 mod dataflow;
+mod events;
 mod execution;
 mod parallel;
 mod states;
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
+pub use self::events::{EventKind, StateType, TaskStep};
 pub use self::execution::{Execution, HistoryEvent, Outcome, Status};
 pub use self::timing::retry_delay;
 use crate::asl::StateMachine;
@@ -133,11 +135,10 @@ impl Engine {
         lane.last_event = execution.record(
             0,
             lane.timeline.now(),
-            "ExecutionStarted".into(),
-            Some((
-                "executionStartedEventDetails",
+            EventKind::ExecutionStarted,
+            Some(
                 json!({"input": execution.input, "inputDetails": {"truncated": false}, "roleArn": execution.role_arn}),
-            )),
+            ),
         );
         let result = match run.machine(&machine, input, &mut lane, None).await {
             // Events were dropped to keep the history within its limit: the run must not succeed.
@@ -153,30 +154,20 @@ fn history_full() -> StatesError {
 }
 
 impl Run {
-    fn event(&self, lane: &mut Lane, event_type: String, details: Option<(&'static str, Value)>) {
-        lane.last_event = self.execution.record(lane.last_event, lane.timeline.now(), event_type, details);
+    fn event(&self, lane: &mut Lane, kind: EventKind, details: Option<Value>) {
+        lane.last_event = self.execution.record(lane.last_event, lane.timeline.now(), kind, details);
     }
 
     /// Records how the execution ended.
     fn close(&self, result: Result<Value, Halt>, lane: &Lane) {
         let execution = &self.execution;
         let at = lane.timeline.now();
-        let (status, at, output, error, event_type, member) = match result {
-            Ok(output) => {
-                let text = output.to_string();
-                (Status::Succeeded, at, Some(text), None, "ExecutionSucceeded", "executionSucceededEventDetails")
+        let (status, at, output, error, kind) = match result {
+            Ok(output) => (Status::Succeeded, at, Some(output.to_string()), None, EventKind::ExecutionSucceeded),
+            Err(Halt::Error(e)) => (Status::Failed, at, None, Some(e), EventKind::ExecutionFailed),
+            Err(Halt::ExecutionTimedOut) => {
+                (Status::TimedOut, self.deadline, None, Some(self.timed_out.clone()), EventKind::ExecutionTimedOut)
             }
-            Err(Halt::Error(e)) => {
-                (Status::Failed, at, None, Some(e), "ExecutionFailed", "executionFailedEventDetails")
-            }
-            Err(Halt::ExecutionTimedOut) => (
-                Status::TimedOut,
-                self.deadline,
-                None,
-                Some(self.timed_out.clone()),
-                "ExecutionTimedOut",
-                "executionTimedOutEventDetails",
-            ),
         };
         let details = match (&output, &error) {
             (Some(text), _) => json!({"output": text, "outputDetails": {"truncated": false}}),
@@ -184,7 +175,7 @@ impl Run {
             _ => json!({}),
         };
         if execution.finish(status, at, output, error) {
-            execution.record(lane.last_event, at, event_type.into(), Some((member, details)));
+            execution.record(lane.last_event, at, kind, Some(details));
         }
     }
 

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::context::{Context, Env};
 use super::dataflow::{render, resolve_amount, select};
+use super::events::EventKind;
 use super::states::Call;
 use super::{Halt, Lane, Run, UNBOUNDED_MAP_CONCURRENCY};
 use crate::asl::{MapState, StateMachine};
@@ -20,7 +21,7 @@ impl Run {
         input: Value,
         lane: &mut Lane,
     ) -> Result<Value, Halt> {
-        self.event(lane, "ParallelStateStarted".into(), None);
+        self.event(lane, EventKind::ParallelStateStarted, None);
         let scope = lane.vars.nested();
         let mut lanes: Vec<Lane> = branches.iter().map(|_| lane.fork(&scope)).collect();
         let runs = branches
@@ -33,11 +34,11 @@ impl Run {
         lane.last_event = lanes.iter().map(|l| l.last_event).max().unwrap_or(lane.last_event);
         match result {
             Ok(outputs) => {
-                self.event(lane, "ParallelStateSucceeded".into(), None);
+                self.event(lane, EventKind::ParallelStateSucceeded, None);
                 Ok(Value::Array(outputs))
             }
             Err(halt) => {
-                self.event(lane, "ParallelStateFailed".into(), None);
+                self.event(lane, EventKind::ParallelStateFailed, None);
                 Err(halt)
             }
         }
@@ -73,7 +74,7 @@ impl Run {
         let tolerated_count = amount(&map.tolerated_failure_count, "ToleratedFailureCount")?;
         let tolerated_percent = amount(&map.tolerated_failure_percentage, "ToleratedFailurePercentage")?;
         let count = items.len();
-        self.event(lane, "MapStateStarted".into(), Some(("mapStateStartedEventDetails", json!({"length": count}))));
+        self.event(lane, EventKind::MapStateStarted, Some(json!({"length": count})));
         let concurrency = if max_concurrency == 0 { UNBOUNDED_MAP_CONCURRENCY } else { max_concurrency };
         let tolerant = tolerated_count.is_some() || tolerated_percent.is_some();
         let exceeds = |failures: usize| {
@@ -94,8 +95,8 @@ impl Run {
                 item_lane.last_event = self.execution.record(
                     item_lane.last_event,
                     item_lane.timeline.now(),
-                    "MapIterationStarted".into(),
-                    Some(("mapIterationStartedEventDetails", json!({"name": name, "index": index}))),
+                    EventKind::MapIterationStarted,
+                    Some(json!({"name": name, "index": index})),
                 );
                 let item_input = match &map.item_selector {
                     Some(selector) => {
@@ -109,14 +110,13 @@ impl Run {
                     Ok(v) => self.machine(&map.processor, v, &mut item_lane, Some(&map_item)).await,
                     Err(e) => Err(e),
                 };
-                let kind = if result.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
-                let field =
-                    if result.is_ok() { "mapIterationSucceededEventDetails" } else { "mapIterationFailedEventDetails" };
+                let kind =
+                    if result.is_ok() { EventKind::MapIterationSucceeded } else { EventKind::MapIterationFailed };
                 item_lane.last_event = self.execution.record(
                     item_lane.last_event,
                     item_lane.timeline.now(),
-                    kind.into(),
-                    Some((field, json!({"name": name, "index": index}))),
+                    kind,
+                    Some(json!({"name": name, "index": index})),
                 );
                 (index, result, item_lane)
             }
@@ -152,11 +152,11 @@ impl Run {
         lane.last_event = finished_lanes.iter().map(|l| l.last_event).max().unwrap_or(lane.last_event);
         match failure {
             None => {
-                self.event(lane, "MapStateSucceeded".into(), None);
+                self.event(lane, EventKind::MapStateSucceeded, None);
                 Ok(Value::Array(outputs))
             }
             Some(halt) => {
-                self.event(lane, "MapStateFailed".into(), None);
+                self.event(lane, EventKind::MapStateFailed, None);
                 Err(halt)
             }
         }

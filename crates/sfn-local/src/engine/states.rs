@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::context::{Context, Env};
 use super::dataflow::{self, check_size, place_result, render};
+use super::events::{EventKind, StateType};
 use super::task::Work;
 use super::{BoxFuture, Halt, Lane, Run, timing};
 use crate::asl::{Catcher, Choice, QueryLanguage, Rule, State, StateKind, StateMachine, Template, Text, WaitFor};
@@ -115,15 +116,11 @@ impl Run {
         lane: &mut Lane,
         map_item: Option<&(usize, Value)>,
     ) -> Result<Step, Halt> {
-        let type_name = state.kind.type_name();
         let entered = lane.timeline.now();
         self.event(
             lane,
-            format!("{type_name}StateEntered"),
-            Some((
-                "stateEnteredEventDetails",
-                json!({"name": name, "input": input_text, "inputDetails": {"truncated": false}}),
-            )),
+            EventKind::StateEntered(StateType::of(&state.kind)),
+            Some(json!({"name": name, "input": input_text, "inputDetails": {"truncated": false}})),
         );
         let ctx = Context::new(self, name, entered, map_item);
         let mut call = Call {
@@ -179,7 +176,7 @@ impl Run {
             lane.vars.assign(values)?;
         }
         let next = done.next.or_else(|| state.next.clone());
-        self.exit(call.name, state.kind.type_name(), output, next, lane)
+        self.exit(call.name, StateType::of(&state.kind), output, next, lane)
     }
 
     /// A catcher took the error: its `Assign` and output (`ResultPath`, or JSONata's
@@ -203,20 +200,20 @@ impl Run {
         if let Some(values) = assigned {
             lane.vars.assign(values)?;
         }
-        self.exit(call.name, call.state.kind.type_name(), output, Some(catcher.next.clone()), lane)
+        self.exit(call.name, StateType::of(&call.state.kind), output, Some(catcher.next.clone()), lane)
     }
 
     pub(super) fn exit(
         &self,
         name: &str,
-        type_name: &str,
+        state_type: StateType,
         output: Value,
         next: Option<String>,
         lane: &mut Lane,
     ) -> Result<Step, Halt> {
         let text = check_size(&output, "state output").map_err(|_| too_large(name))?;
         let details = json!({"name": name, "output": text, "outputDetails": {"truncated": false}});
-        self.event(lane, format!("{type_name}StateExited"), Some(("stateExitedEventDetails", details)));
+        self.event(lane, EventKind::StateExited(state_type), Some(details));
         Ok(match next {
             Some(n) => Step::Next(n, output, text),
             None => Step::End(output),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::dataflow::{check_size, place_result, render};
+use super::events::{EventKind, TaskStep};
 use super::states::{Call, Done, Handled, too_large};
 use super::{Halt, Lane, Run, retry_delay, timing};
 use crate::asl::{Amount, Handling, MapState, QueryLanguage, Retrier, StateMachine};
@@ -177,11 +178,8 @@ impl Run {
             (resource.to_owned(), params)
         };
         let params_text = check_size(&payload, "task input").map_err(|_| too_large(name))?;
-        let (prefix, resource_fields) = if optimized {
-            ("Task", json!({"resourceType": "lambda", "resource": "invoke"}))
-        } else {
-            ("LambdaFunction", json!({}))
-        };
+        let resource_fields =
+            if optimized { json!({"resourceType": "lambda", "resource": "invoke"}) } else { json!({}) };
         let details = |extra: Value| {
             let mut base = resource_fields.clone();
             if let (Value::Object(b), Value::Object(e)) = (&mut base, extra) {
@@ -204,9 +202,10 @@ impl Run {
             }
             None => scheduled,
         };
-        let field = |suffix: &str| details_member(optimized, suffix);
-        self.event(lane, format!("{prefix}Scheduled"), Some((field("Scheduled"), scheduled)));
-        self.event(lane, format!("{prefix}Started"), Some((field("Started"), details(json!({})))));
+        // An integration records Task... events; a plain function ARN LambdaFunction... ones.
+        let kind = |step| if optimized { EventKind::Task(step) } else { EventKind::LambdaFunction(step) };
+        self.event(lane, kind(TaskStep::Scheduled), Some(scheduled));
+        self.event(lane, kind(TaskStep::Started), Some(details(json!({}))));
         let limit = match (timeout, heartbeat) {
             (Some(t), Some(h)) => Some((t.min(h), if h < t { names::HEARTBEAT_TIMEOUT } else { names::TIMEOUT })),
             (Some(t), None) => Some((t, names::TIMEOUT)),
@@ -220,11 +219,8 @@ impl Run {
                     Ok(result) => result,
                     Err(_) => {
                         let e = StatesError::new(error, format!("The task did not finish within {seconds} seconds"));
-                        self.event(
-                            lane,
-                            format!("{prefix}TimedOut"),
-                            Some((field("TimedOut"), details(json!({"error": e.error, "cause": e.cause})))),
-                        );
+                        let timed_out = details(json!({"error": e.error, "cause": e.cause}));
+                        self.event(lane, kind(TaskStep::TimedOut), Some(timed_out));
                         return Err(Halt::Error(e));
                     }
                 }
@@ -245,19 +241,12 @@ impl Run {
                     payload
                 };
                 let text = check_size(&result, "task result").map_err(|_| too_large(name))?;
-                self.event(
-                    lane,
-                    format!("{prefix}Succeeded"),
-                    Some((field("Succeeded"), details(json!({"output": text, "outputDetails": {"truncated": false}})))),
-                );
+                let succeeded = details(json!({"output": text, "outputDetails": {"truncated": false}}));
+                self.event(lane, kind(TaskStep::Succeeded), Some(succeeded));
                 Ok(result)
             }
             Err(e) => {
-                self.event(
-                    lane,
-                    format!("{prefix}Failed"),
-                    Some((field("Failed"), details(json!({"error": e.error, "cause": e.cause})))),
-                );
+                self.event(lane, kind(TaskStep::Failed), Some(details(json!({"error": e.error, "cause": e.cause}))));
                 Err(Halt::Error(e))
             }
         }
@@ -275,21 +264,4 @@ fn next_retry(retriers: &[Retrier], attempts: &mut [u32], error: &StatesError) -
     let delay = retry_delay(retrier, attempts[index]);
     attempts[index] += 1;
     Some(delay)
-}
-
-/// The details member of a task event: `taskScheduledEventDetails`,
-/// `lambdaFunctionFailedEventDetails`, ...
-fn details_member(optimized: bool, suffix: &str) -> &'static str {
-    match (optimized, suffix) {
-        (true, "Scheduled") => "taskScheduledEventDetails",
-        (true, "Started") => "taskStartedEventDetails",
-        (true, "Succeeded") => "taskSucceededEventDetails",
-        (true, "Failed") => "taskFailedEventDetails",
-        (true, _) => "taskTimedOutEventDetails",
-        (false, "Scheduled") => "lambdaFunctionScheduledEventDetails",
-        (false, "Started") => "lambdaFunctionStartedEventDetails",
-        (false, "Succeeded") => "lambdaFunctionSucceededEventDetails",
-        (false, "Failed") => "lambdaFunctionFailedEventDetails",
-        (false, _) => "lambdaFunctionTimedOutEventDetails",
-    }
 }
