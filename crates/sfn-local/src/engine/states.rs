@@ -36,8 +36,9 @@ pub(super) struct Done {
 
 impl Done {
     /// A state without a result: its effective input goes on.
-    fn input(effective: Value) -> Self {
-        Done { result: effective.clone(), placed: effective, has_result: false, next: None, assigned: None }
+    fn input(call: &Call<'_>, effective: Value) -> Self {
+        let result = if call.assign_reads_result() { effective.clone() } else { Value::Null };
+        Done { result, placed: effective, has_result: false, next: None, assigned: None }
     }
 }
 
@@ -67,6 +68,12 @@ impl Call<'_> {
         } else {
             e
         }
+    }
+
+    /// Whether a JSONPath `Assign` reads the state's result: otherwise it is not kept
+    /// (a copy per state saved on the hot path of Pass chains).
+    fn assign_reads_result(&self) -> bool {
+        self.state.language == QueryLanguage::JsonPath && self.state.assign.is_some()
     }
 
     /// The view for JSONPath templates and paths: `$` is the effective input.
@@ -147,7 +154,7 @@ impl Run {
             StateKind::Map(map) => self.handled(&call, &Work::Map(map), &map.handling, lane).await?,
             StateKind::Choice { choices, default } => Handled::Result(self.choose(&call, choices, default, lane)?),
             StateKind::Wait(wait) => Handled::Result(self.wait(&call, wait, lane).await?),
-            StateKind::Succeed => Handled::Result(Done::input(effective.clone())),
+            StateKind::Succeed => Handled::Result(Done::input(&call, effective.clone())),
             StateKind::Fail { error, cause } => return Err(self.fail_state(&call, error, cause, lane)),
         };
         match done {
@@ -237,8 +244,9 @@ impl Run {
             })?,
             (None, None) => call.effective.clone(),
         };
-        let placed = place_result(result_path, call.raw_input, value.clone()).map_err(|e| call.fail(e))?;
-        Ok(Handled::Result(Done { result: value, placed, has_result: false, next: None, assigned: None }))
+        let kept = if call.assign_reads_result() { value.clone() } else { Value::Null };
+        let placed = place_result(result_path, call.raw_input, value).map_err(|e| call.fail(e))?;
+        Ok(Handled::Result(Done { result: kept, placed, has_result: false, next: None, assigned: None }))
     }
 
     fn choose(&self, call: &Call<'_>, choices: &[Choice], default: &Option<String>, lane: &Lane) -> Result<Done, Halt> {
@@ -258,7 +266,7 @@ impl Run {
             if holds.map_err(|e| call.fail(e))? {
                 let assigned = assign.as_ref().map(|a| dataflow::assignments(a, &env)).transpose();
                 let assigned = assigned.map_err(|e| call.fail(e))?;
-                return Ok(Done { next: Some(next.clone()), assigned, ..Done::input(call.effective.clone()) });
+                return Ok(Done { next: Some(next.clone()), assigned, ..Done::input(call, call.effective.clone()) });
             }
         }
         let next = default.clone().ok_or_else(|| {
@@ -267,13 +275,13 @@ impl Run {
                 format!("No Choice rule of '{}' matched and it has no Default", call.name),
             )
         })?;
-        Ok(Done { next: Some(next), ..Done::input(call.effective.clone()) })
+        Ok(Done { next: Some(next), ..Done::input(call, call.effective.clone()) })
     }
 
     async fn wait(&self, call: &Call<'_>, wait: &WaitFor, lane: &mut Lane) -> Result<Done, Halt> {
         let until = self.wait_until(call, wait, lane).map_err(|e| call.fail(e))?;
         self.sleep_until(lane, until).await?;
-        Ok(Done::input(call.effective.clone()))
+        Ok(Done::input(call, call.effective.clone()))
     }
 
     fn wait_until(&self, call: &Call<'_>, wait: &WaitFor, lane: &Lane) -> Result<DateTime<Utc>, StatesError> {
