@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use jsonata_core::ast::AstNode;
 use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError};
-use jsonata_core::value::JValue;
+use jsonata_core::value::{JArray, JMap, JValue};
 use serde_json::{Map, Number, Value};
 
 use crate::variables::Variables;
@@ -56,13 +56,15 @@ impl Expression {
         })
     }
 
-    /// Evaluates with `$states` and the variables; `None` is JSONata's "undefined".
-    pub fn evaluate(&self, states: Value, vars: &Variables) -> Result<Option<Value>, String> {
+    /// Evaluates with `$states` (its members given as borrowed JSON) and the variables;
+    /// `None` is JSONata's "undefined".
+    pub fn evaluate(&self, states: &[(&str, &Value)], vars: &Variables) -> Result<Option<Value>, String> {
         let mut context = Context::new();
-        context.bind("states".to_owned(), JValue::from(states));
+        let states: JMap = states.iter().map(|(k, v)| ((*k).to_owned(), from_json(v))).collect();
+        context.bind("states".to_owned(), JValue::Object(std::rc::Rc::new(states)));
         for name in self.names.iter() {
             if let Some(value) = vars.get(name) {
-                context.bind(name.clone(), JValue::from(value.clone()));
+                context.bind(name.clone(), from_json(value));
             }
         }
         let mut evaluator = Evaluator::with_context(context);
@@ -100,6 +102,23 @@ fn dollar_names(source: &str) -> BTreeSet<String> {
         }
     }
     names
+}
+
+/// JSON as a JSONata value, read in place (no intermediate copy of the document).
+fn from_json(value: &Value) -> JValue {
+    match value {
+        Value::Null => JValue::Null,
+        Value::Bool(b) => JValue::Bool(*b),
+        Value::Number(n) => JValue::Number(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => JValue::String(s.as_str().into()),
+        Value::Array(items) => {
+            let flat = !items.iter().any(Value::is_array);
+            JValue::Array(JArray::new_flat(items.iter().map(from_json).collect(), flat))
+        }
+        Value::Object(map) => {
+            JValue::Object(std::rc::Rc::new(map.iter().map(|(k, v)| (k.clone(), from_json(v))).collect::<JMap>()))
+        }
+    }
 }
 
 /// A JSONata value as JSON; whole numbers are written as integers, as AWS writes them.
@@ -212,7 +231,9 @@ mod tests {
     fn eval(source: &str, states: Value) -> Result<Option<Value>, String> {
         let mut vars = Variables::default();
         vars.assign(json!({"limit": 3}).as_object().cloned().unwrap_or_default()).map_err(|e| e.cause)?;
-        Expression::parse(source)?.evaluate(states, &vars)
+        let members: Vec<(&str, &Value)> =
+            states.as_object().map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect()).unwrap_or_default();
+        Expression::parse(source)?.evaluate(&members, &vars)
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{Run, timestamp_text};
 use crate::error::{StatesError, names};
@@ -79,27 +79,26 @@ impl<'a> Env<'a> {
     }
 
     /// JSONata's `$states`: `input`, `context`, and `result` or `errorOutput` where
-    /// the field may read them.
-    pub(super) fn states(&self, with_context: bool) -> Value {
-        let mut states = Map::with_capacity(4);
-        states.insert("input".into(), self.input.clone());
-        // Building the context object costs a copy of the execution input: only when read.
+    /// the field may read them. The context object is built only when read.
+    fn states(&self, with_context: bool) -> Vec<(&str, &Value)> {
+        let mut states = Vec::with_capacity(4);
+        states.push(("input", self.input));
         if with_context {
-            states.insert("context".into(), self.ctx.value().clone());
+            states.push(("context", self.ctx.value()));
         }
         if let Some(result) = self.result {
-            states.insert("result".into(), result.clone());
+            states.push(("result", result));
         }
         if let Some(error) = self.error_output {
-            states.insert("errorOutput".into(), error.clone());
+            states.push(("errorOutput", error));
         }
-        Value::Object(states)
+        states
     }
 
     /// Evaluates a JSONata expression for the field `field`; "undefined" is an error,
     /// as AWS has no value to put in the field.
     pub(super) fn jsonata(&self, expr: &crate::jsonata::Expression, field: &str) -> Result<Value, StatesError> {
-        let evaluated = expr.evaluate(self.states(expr.reads_context()), self.vars).map_err(|e| {
+        let evaluated = expr.evaluate(&self.states(expr.reads_context()), self.vars).map_err(|e| {
             StatesError::new(
                 names::QUERY_EVALUATION_ERROR,
                 format!(
