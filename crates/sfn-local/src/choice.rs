@@ -4,28 +4,24 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use crate::asl::{Comparison, Operand, Rule, VariablePath, parse_timestamp};
+use crate::asl::{Comparison, Operand, Rule, parse_timestamp};
 use crate::error::StatesError;
+use crate::path::{Query, Sources};
 
-fn resolve(path: &VariablePath, input: &Value, context: &Value) -> Option<Value> {
-    path.path.select(if path.context { context } else { input })
-}
-
-fn invalid_path(path: &VariablePath) -> StatesError {
+fn invalid_path(path: &Query) -> StatesError {
     StatesError::runtime(format!(
-        "Invalid path '{}{}': The choice state's condition path references an invalid value.",
-        if path.context { "$" } else { "" },
-        path.path.as_str()
+        "Invalid path '{}': The choice state's condition path references an invalid value.",
+        path.as_str()
     ))
 }
 
-/// Whether `rule` holds for `input`. A variable that does not resolve is a
-/// `States.Runtime` error, except under `IsPresent`.
-pub fn evaluate(rule: &Rule, input: &Value, context: &Value) -> Result<bool, StatesError> {
+/// Whether `rule` holds. A variable that does not resolve is a `States.Runtime` error,
+/// except under `IsPresent`. (JSONata `Condition`s are evaluated by the engine.)
+pub fn evaluate(rule: &Rule, sources: &dyn Sources) -> Result<bool, StatesError> {
     match rule {
         Rule::And(rules) => {
             for r in rules {
-                if !evaluate(r, input, context)? {
+                if !evaluate(r, sources)? {
                     return Ok(false);
                 }
             }
@@ -33,22 +29,23 @@ pub fn evaluate(rule: &Rule, input: &Value, context: &Value) -> Result<bool, Sta
         }
         Rule::Or(rules) => {
             for r in rules {
-                if evaluate(r, input, context)? {
+                if evaluate(r, sources)? {
                     return Ok(true);
                 }
             }
             Ok(false)
         }
-        Rule::Not(inner) => Ok(!evaluate(inner, input, context)?),
+        Rule::Not(inner) => Ok(!evaluate(inner, sources)?),
+        Rule::Condition(_) => Err(StatesError::runtime("a JSONata Condition outside a JSONata Choice state")),
         Rule::Compare { variable, op, operand } => {
-            let value = resolve(variable, input, context);
+            let value = variable.select(sources);
             if *op == Comparison::IsPresent {
                 return Ok(value.is_some() == (operand_literal(operand) == Some(&Value::Bool(true))));
             }
             let value = value.ok_or_else(|| invalid_path(variable))?;
             let expected = match operand {
                 Operand::Literal(v) => v.clone(),
-                Operand::Path(p) => resolve(p, input, context).ok_or_else(|| invalid_path(p))?,
+                Operand::Path(p) => p.select(sources).ok_or_else(|| invalid_path(p))?,
             };
             Ok(compare(&value, *op, &expected))
         }
@@ -159,6 +156,19 @@ mod tests {
     use crate::asl::parse_definition;
     use serde_json::json;
 
+    struct S(Value, Value);
+    impl Sources for S {
+        fn input(&self) -> &Value {
+            &self.0
+        }
+        fn context(&self) -> &Value {
+            &self.1
+        }
+        fn variable(&self, name: &str) -> Option<&Value> {
+            self.0.get("vars").and_then(|v| v.get(name))
+        }
+    }
+
     /// Evaluates the first choice rule of a one-Choice definition.
     fn holds(rule: Value, input: Value) -> Result<bool, StatesError> {
         let mut rule = rule;
@@ -168,7 +178,7 @@ mod tests {
         let Some(crate::asl::StateKind::Choice { choices, .. }) = machine.state("C").map(|s| &s.kind) else {
             panic!("not a choice")
         };
-        evaluate(&choices[0].0, &input, &json!({"Execution": {"Name": "n"}}))
+        evaluate(&choices[0].rule, &S(input, json!({"Execution": {"Name": "n"}})))
     }
 
     #[test]
@@ -199,6 +209,10 @@ mod tests {
             .unwrap()
         );
         assert!(holds(json!({"Variable":"$$.Execution.Name","StringEquals":"n"}), json!({})).unwrap());
+        assert!(
+            holds(json!({"Variable":"$limit","NumericLessThanPath":"$.n"}), json!({"n": 5, "vars": {"limit": 3}}))
+                .unwrap()
+        );
     }
 
     #[test]

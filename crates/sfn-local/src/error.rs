@@ -17,6 +17,7 @@ pub mod names {
     pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
     pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
     pub const PERMISSIONS: &str = "States.Permissions";
+    pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
 }
 
 /// A failure inside an execution: what Retry and Catch match on, and what

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::asl::{Comparison, Operand, Rule, StateKind, StateMachine};
+use crate::asl::{Comparison, Operand, Rule, StateKind, StateMachine, Template};
 
 /// Renders `machine` as a Mermaid `flowchart TD`. Catch edges are dashed and labelled
 /// with the errors they catch; Parallel branches and Map processors are subgraphs.
@@ -35,11 +35,14 @@ pub fn describe(rule: &Rule) -> String {
         Rule::And(rules) => rules.iter().map(describe).collect::<Vec<_>>().join(" and "),
         Rule::Or(rules) => rules.iter().map(describe).collect::<Vec<_>>().join(" or "),
         Rule::Not(inner) => format!("not ({})", describe(inner)),
+        Rule::Condition(Template::Jsonata(expr)) => expr.source().to_owned(),
+        Rule::Condition(Template::Literal(v)) => v.to_string(),
+        Rule::Condition(_) => "Condition".to_owned(),
         Rule::Compare { variable, op, operand } => {
-            let var = format!("{}{}", if variable.context { "$" } else { "" }, variable.path.as_str());
+            let var = variable.as_str().to_owned();
             let operand = match operand {
                 Operand::Literal(v) => v.to_string(),
-                Operand::Path(p) => format!("{}{}", if p.context { "$" } else { "" }, p.path.as_str()),
+                Operand::Path(p) => p.as_str().to_owned(),
             };
             let symbol = match op {
                 Comparison::StringEquals
@@ -82,7 +85,7 @@ fn render(machine: &StateMachine, scope: &str, ids: &mut Ids, out: &mut String, 
         match &state.kind {
             StateKind::Choice { choices, default } => {
                 let _ = writeln!(out, "{pad}{id}{{\"{}\"}}", label(name));
-                for (rule, next) in choices {
+                for crate::asl::Choice { rule, next, .. } in choices {
                     let _ = writeln!(out, "{pad}{id} -->|\"{}\"| {}", label(&describe(rule)), id_of(scope, next));
                 }
                 if let Some(d) = default {

@@ -5,13 +5,13 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::error::StatesError;
-use crate::path::{JsonPath, type_name};
+use crate::path::{Query, Root, Sources, type_name};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arg {
     Literal(Value),
-    Path(JsonPath),
-    ContextPath(JsonPath),
+    /// A path on the input (`$.a`), the context object (`$$.a`) or a variable (`$v.a`).
+    Path(Query),
     Call(Box<Call>),
 }
 
@@ -140,7 +140,9 @@ impl Parser<'_> {
         } else {
             loop {
                 self.skip_ws();
-                args.push(self.arg()?);
+                // Only States.Format's template keeps `\{` and `\}` apart from placeholders.
+                let template = function == Function::Format && args.is_empty();
+                args.push(self.arg(template)?);
                 self.skip_ws();
                 match self.peek() {
                     Some(',') => self.pos += 1,
@@ -159,9 +161,9 @@ impl Parser<'_> {
         Ok(Call { function, args })
     }
 
-    fn arg(&mut self) -> Result<Arg, String> {
+    fn arg(&mut self, template: bool) -> Result<Arg, String> {
         match self.peek() {
-            Some('\'') => self.string().map(|s| Arg::Literal(Value::String(s))),
+            Some('\'') => self.string(template).map(|s| Arg::Literal(Value::String(s))),
             Some('$') => {
                 let start = self.pos;
                 let mut depth = 0usize;
@@ -188,12 +190,7 @@ impl Parser<'_> {
                     self.pos += 1;
                 }
                 let text: String = self.chars[start..self.pos].iter().collect();
-                if let Some(context) = text.strip_prefix("$$") {
-                    let path = JsonPath::parse(&format!("${context}")).map_err(|e| self.error(&e))?;
-                    Ok(Arg::ContextPath(path))
-                } else {
-                    Ok(Arg::Path(JsonPath::parse(&text).map_err(|e| self.error(&e))?))
-                }
+                Ok(Arg::Path(Query::parse(&text).map_err(|e| self.error(&e))?))
             }
             Some('S') => Ok(Arg::Call(Box::new(self.call()?))),
             Some(_) => {
@@ -211,7 +208,9 @@ impl Parser<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    /// A quoted literal: `\'`, `\\`, `\{` and `\}` are escapes. In a Format template
+    /// `\{` and `\}` stay escaped so that they do not make a placeholder.
+    fn string(&mut self, template: bool) -> Result<String, String> {
         self.pos += 1;
         let mut out = String::new();
         loop {
@@ -219,8 +218,7 @@ impl Parser<'_> {
                 None => return Err(self.error("unterminated string")),
                 Some('\\') => {
                     let next = self.chars.get(self.pos + 1).copied().ok_or_else(|| self.error("dangling '\\'"))?;
-                    // `\{` and `\}` stay escaped: States.Format reads them as literal braces.
-                    if next == '{' || next == '}' {
+                    if template && (next == '{' || next == '}' || next == '\\') {
                         out.push('\\');
                     }
                     out.push(next);
@@ -249,20 +247,22 @@ fn arity_text(min: usize, max: usize) -> String {
     }
 }
 
-/// Evaluates a call against the input and the context object.
-pub fn evaluate(call: &Call, input: &Value, context: &Value) -> Result<Value, StatesError> {
+/// Evaluates a call against the input, the context object and the variables.
+pub fn evaluate(call: &Call, sources: &dyn Sources) -> Result<Value, StatesError> {
     let args = call
         .args
         .iter()
         .map(|arg| match arg {
             Arg::Literal(v) => Ok(v.clone()),
-            Arg::Path(p) => p.select(input).ok_or_else(|| {
-                StatesError::intrinsic(format!("The JsonPath {} could not be found in the input", p.as_str()))
+            Arg::Path(q) => q.select(sources).ok_or_else(|| {
+                let place = match q.root {
+                    Root::Input => "input",
+                    Root::Context => "context object",
+                    Root::Variable(_) => "variables",
+                };
+                StatesError::intrinsic(format!("The JsonPath {} could not be found in the {place}", q.as_str()))
             }),
-            Arg::ContextPath(p) => p.select(context).ok_or_else(|| {
-                StatesError::intrinsic(format!("The JsonPath ${} could not be found in the context object", p.as_str()))
-            }),
-            Arg::Call(inner) => evaluate(inner, input, context),
+            Arg::Call(inner) => evaluate(inner, sources),
         })
         .collect::<Result<Vec<_>, _>>()?;
     apply(call.function, args)
@@ -290,6 +290,18 @@ fn want_int(function: Function, v: &Value) -> Result<i64, StatesError> {
     }
 }
 
+/// A number as MathAdd and MathRandom take it: AWS rounds a non-integer to the
+/// nearest integer ("Intrinsics for math operations").
+fn want_rounded(function: Function, v: &Value) -> Result<i64, StatesError> {
+    if let Some(i) = v.as_i64() {
+        return Ok(i);
+    }
+    match v.as_f64() {
+        Some(f) if f.is_finite() && f.abs() < 9.0e18 => Ok(f.round() as i64),
+        _ => Err(fail(function, format!("expected a number, got {v}"))),
+    }
+}
+
 fn apply(function: Function, args: Vec<Value>) -> Result<Value, StatesError> {
     use Function as F;
     match function {
@@ -299,6 +311,10 @@ fn apply(function: Function, args: Vec<Value>) -> Result<Value, StatesError> {
         }
         F::StringToJson => {
             let s = want_str(function, &args[0])?;
+            // An empty or blank string is null, as on AWS.
+            if s.trim().is_empty() {
+                return Ok(Value::Null);
+            }
             serde_json::from_str(&s).map_err(|e| fail(function, format!("not JSON text: {e}")))
         }
         F::JsonToString => Ok(Value::String(args[0].to_string())),
@@ -386,13 +402,13 @@ fn apply(function: Function, args: Vec<Value>) -> Result<Value, StatesError> {
         }
         F::MathRandom => {
             use rand::{Rng, SeedableRng};
-            let (start, end) = (want_int(function, &args[0])?, want_int(function, &args[1])?);
+            let (start, end) = (want_rounded(function, &args[0])?, want_rounded(function, &args[1])?);
             if start >= end {
                 return Err(fail(function, "the start must be below the end"));
             }
             let n = match args.get(2) {
                 Some(seed) => {
-                    let mut rng = rand::rngs::StdRng::seed_from_u64(want_int(function, seed)? as u64);
+                    let mut rng = rand::rngs::StdRng::seed_from_u64(want_rounded(function, seed)? as u64);
                     rng.random_range(start..end)
                 }
                 None => rand::rng().random_range(start..end),
@@ -400,7 +416,7 @@ fn apply(function: Function, args: Vec<Value>) -> Result<Value, StatesError> {
             Ok(json!(n))
         }
         F::MathAdd => {
-            let (a, b) = (want_int(function, &args[0])?, want_int(function, &args[1])?);
+            let (a, b) = (want_rounded(function, &args[0])?, want_rounded(function, &args[1])?);
             a.checked_add(b).map(|n| json!(n)).ok_or_else(|| fail(function, "the sum overflows"))
         }
         F::StringSplit => {
@@ -417,7 +433,7 @@ fn apply(function: Function, args: Vec<Value>) -> Result<Value, StatesError> {
     }
 }
 
-fn hash(data: &str, algorithm: &str) -> Option<String> {
+pub(crate) fn hash(data: &str, algorithm: &str) -> Option<String> {
     use sha2::Digest;
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -450,19 +466,10 @@ fn format(template: &str, args: &[Value]) -> Result<Value, StatesError> {
                         format!("the template has more placeholders than the {} arguments", args.len()),
                     )
                 })?;
+                // Strings go in as they are; everything else (objects and arrays too) as JSON.
                 match arg {
                     Value::String(s) => out.push_str(s),
-                    Value::Number(_) | Value::Bool(_) | Value::Null => out.push_str(&arg.to_string()),
-                    other => {
-                        return Err(fail(
-                            Function::Format,
-                            format!(
-                                "argument {} is a {}; only strings, numbers, booleans and null",
-                                next_arg + 1,
-                                type_name(other)
-                            ),
-                        ));
-                    }
+                    other => out.push_str(&other.to_string()),
                 }
                 next_arg += 1;
             }
@@ -479,8 +486,42 @@ fn format(template: &str, args: &[Value]) -> Result<Value, StatesError> {
 mod tests {
     use super::*;
 
+    struct S(Value, Value);
+    impl Sources for S {
+        fn input(&self) -> &Value {
+            &self.0
+        }
+        fn context(&self) -> &Value {
+            &self.1
+        }
+        fn variable(&self, name: &str) -> Option<&Value> {
+            self.0.get("vars").and_then(|v| v.get(name))
+        }
+    }
+
     fn eval(expr: &str, input: Value) -> Result<Value, StatesError> {
-        evaluate(&parse(expr).map_err(StatesError::intrinsic)?, &input, &json!({"Execution": {"Name": "run-1"}}))
+        evaluate(&parse(expr).map_err(StatesError::intrinsic)?, &S(input, json!({"Execution": {"Name": "run-1"}})))
+    }
+
+    #[test]
+    fn aws_edge_cases() {
+        assert_eq!(eval("States.MathAdd(1.6, 2)", json!({})).unwrap(), json!(4));
+        assert_eq!(eval("States.MathAdd($.a, $.b)", json!({"a": 1.2, "b": -0.4})).unwrap(), json!(1));
+        assert_eq!(
+            eval("States.Format('{} {}', $.o, $.l)", json!({"o": {"a": 1}, "l": [1, "x"]})).unwrap(),
+            json!("{\"a\":1} [1,\"x\"]")
+        );
+        assert_eq!(eval("States.StringToJson('')", json!({})).unwrap(), Value::Null);
+        assert_eq!(eval("States.StringToJson($.s)", json!({"s": "  "})).unwrap(), Value::Null);
+        assert_eq!(
+            eval("States.Array('a\\{b\\}', 'it\\'s', 'back\\\\slash')", json!({})).unwrap(),
+            json!(["a{b}", "it's", "back\\slash"])
+        );
+        assert_eq!(eval("States.Format('\\{\\} {} \\\\', 'x')", json!({})).unwrap(), json!("{} x \\"));
+        assert_eq!(
+            eval("States.Format('{} and {}', $name, $.vars.name)", json!({"vars": {"name": "v"}})).unwrap(),
+            json!("v and v")
+        );
     }
 
     #[test]
@@ -491,10 +532,6 @@ mod tests {
         );
         assert_eq!(v.unwrap(), json!("Hello Ann from run-1, {literal} it's 3"));
         assert_eq!(eval("States.Format('{} {}', 'a')", json!({})).unwrap_err().error, "States.IntrinsicFailure");
-        assert_eq!(
-            eval("States.Format('{}', $.obj)", json!({"obj": {}})).unwrap_err().error,
-            "States.IntrinsicFailure"
-        );
     }
 
     #[test]

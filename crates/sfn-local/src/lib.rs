@@ -1,6 +1,8 @@
 //! sfn-local: a local AWS Step Functions for development and tests.
 //!
-//! - [`asl`]: the Amazon States Language, parsed and validated;
+//! - [`asl`]: the Amazon States Language, parsed and validated, in both query
+//!   languages ([`path`] and [`intrinsics`] for JSONPath, [`jsonata`] for JSONata);
+//! - [`variables`]: workflow variables and their scopes;
 //! - [`engine`]: runs executions (JSONPath processing, Retry/Catch, Parallel, Map,
 //!   timeouts) on a [`clock`] that is virtual, manual or real;
 //! - [`lambda`]: Lambda tasks through the Invoke API;
@@ -18,6 +20,7 @@ pub mod engine;
 pub mod error;
 pub mod graph;
 pub mod intrinsics;
+pub mod jsonata;
 pub mod lambda;
 pub mod limits;
 pub mod paging;
@@ -25,3 +28,4 @@ pub mod path;
 pub mod register;
 pub mod service;
 pub mod store;
+pub mod variables;

@@ -33,6 +33,15 @@ impl JsonPath {
         Ok(Self { raw: raw.to_owned(), compiled, definite: is_definite(&normalized) })
     }
 
+    /// `$`: the whole document.
+    pub fn root() -> Self {
+        Self {
+            raw: "$".to_owned(),
+            compiled: serde_json_path::JsonPath::parse("$").unwrap_or_default(),
+            definite: true,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.raw
     }
@@ -70,12 +79,20 @@ fn normalize_dotted_names(raw: &str) -> String {
     while i < chars.len() {
         let c = chars[i];
         if let Some(q) = quote {
-            out.push(c);
             if c == '\\' && i + 1 < chars.len() {
-                out.push(chars[i + 1]);
+                let next = chars[i + 1];
+                // Jayway takes `\"` inside '...' (and `\'` inside "..."); RFC 9535 wants
+                // the other quote unescaped.
+                if (next == '"' || next == '\'') && next != q {
+                    out.push(next);
+                } else {
+                    out.push(c);
+                    out.push(next);
+                }
                 i += 2;
                 continue;
             }
+            out.push(c);
             if c == q {
                 quote = None;
             }
@@ -148,6 +165,98 @@ fn is_definite(path: &str) -> bool {
     true
 }
 
+/// Where a query starts: the state input (`$`), the context object (`$$`) or a
+/// workflow variable (`$name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    Input,
+    Context,
+    Variable(String),
+}
+
+/// What a query reads: the input, the context object and the variables in scope.
+pub trait Sources {
+    fn input(&self) -> &Value;
+    fn context(&self) -> &Value;
+    fn variable(&self, name: &str) -> Option<&Value>;
+}
+
+/// A JSONPath query on the input, the context object or a variable, as the States
+/// Language writes them in `.$` fields, intrinsic arguments and `...Path` fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    raw: String,
+    pub root: Root,
+    pub path: JsonPath,
+}
+
+/// Whether `name` is a workflow variable's name: a letter or `_` first, then letters,
+/// digits and `_` (Unicode ones included), at most 80 characters.
+pub fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+        && name.chars().count() <= 80
+}
+
+impl Query {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let (root, path) = if let Some(rest) = raw.strip_prefix("$$") {
+            (Root::Context, format!("${rest}"))
+        } else if let Some(rest) = raw.strip_prefix('$')
+            && rest.starts_with(|c: char| c.is_alphabetic() || c == '_')
+        {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            let name = &rest[..end];
+            if !is_variable_name(name) {
+                return Err(format!("'{raw}' is not a valid JSONPath: '{name}' is not a variable name"));
+            }
+            (Root::Variable(name.to_owned()), format!("${}", &rest[end..]))
+        } else {
+            (Root::Input, raw.to_owned())
+        };
+        let path = JsonPath::parse(&path).map_err(|e| e.replace(&format!("'{path}'"), &format!("'{raw}'")))?;
+        Ok(Self { raw: raw.to_owned(), root, path })
+    }
+
+    /// The query as the definition wrote it.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// The selected value: `None` when a definite path matches nothing or the variable
+    /// is not set.
+    pub fn select(&self, sources: &dyn Sources) -> Option<Value> {
+        match &self.root {
+            Root::Input => self.path.select(sources.input()),
+            Root::Context => self.path.select(sources.context()),
+            Root::Variable(name) => self.path.select(sources.variable(name)?),
+        }
+    }
+}
+
+/// A path written as Jayway prints it in its errors: `$['a'][0]`.
+pub fn bracketed(path: &str) -> String {
+    let normalized = normalize_dotted_names(path);
+    let mut out = String::from("$");
+    let mut rest = normalized.strip_prefix('$').unwrap_or(&normalized);
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            let end = after.find(['.', '[']).unwrap_or(after.len());
+            out.push_str(&format!("['{}']", &after[..end]));
+            rest = &after[end..];
+        } else if rest.starts_with('[') {
+            let end = rest.find(']').map(|i| i + 1).unwrap_or(rest.len());
+            out.push_str(&rest[..end].replace('"', "'"));
+            rest = &rest[end..];
+        } else {
+            out.push_str(rest);
+            break;
+        }
+    }
+    out
+}
+
 /// One step of a reference path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -163,6 +272,11 @@ pub struct ReferencePath {
 }
 
 impl ReferencePath {
+    /// `$`: the result replaces the whole input.
+    pub fn root() -> Self {
+        Self { raw: "$".to_owned(), steps: Vec::new() }
+    }
+
     pub fn parse(raw: &str) -> Result<Self, String> {
         let bad = |why: &str| format!("'{raw}' is not a valid reference path: {why}");
         let rest = raw.strip_prefix('$').ok_or_else(|| bad("it must start with '$'"))?;
@@ -292,6 +406,30 @@ mod tests {
         assert_eq!(JsonPath::parse("$.items[?@.ok == true].id").unwrap().select(&doc), Some(json!([1])));
         assert_eq!(JsonPath::parse("$..nothing").unwrap().select(&doc), Some(json!([])));
         assert_eq!(JsonPath::parse("$.items[0:1]").unwrap().select(&doc), Some(json!([{"id": 1, "ok": true}])));
+    }
+
+    #[test]
+    fn queries_read_the_input_the_context_or_a_variable() {
+        struct S(Value, Value, Value);
+        impl Sources for S {
+            fn input(&self) -> &Value {
+                &self.0
+            }
+            fn context(&self) -> &Value {
+                &self.1
+            }
+            fn variable(&self, name: &str) -> Option<&Value> {
+                self.2.get(name)
+            }
+        }
+        let s = S(json!({"a": 1}), json!({"State": {"Name": "A"}}), json!({"count": [5, 6], "_x": {"y": 2}}));
+        assert_eq!(Query::parse("$.a").unwrap().select(&s), Some(json!(1)));
+        assert_eq!(Query::parse("$$.State.Name").unwrap().select(&s), Some(json!("A")));
+        assert_eq!(Query::parse("$count[1]").unwrap().select(&s), Some(json!(6)));
+        assert_eq!(Query::parse("$_x.y").unwrap().select(&s), Some(json!(2)));
+        assert_eq!(Query::parse("$count").unwrap().root, Root::Variable("count".into()));
+        assert_eq!(Query::parse("$missing").unwrap().select(&s), None);
+        assert_eq!(bracketed("$.a.b[0]"), "$['a']['b'][0]");
     }
 
     #[test]

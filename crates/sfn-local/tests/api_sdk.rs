@@ -7,46 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use sfn_local::clock::{Clock, ClockMode};
 use sfn_local::engine::Engine;
 use sfn_local::lambda::SdkInvoker;
 use sfn_local::service::Service;
 
-use common::{client, serve as serve_service};
-
-/// A Lambda Invoke API: `fail-*` functions answer a function error with their name's
-/// rest as `errorType`; others echo their payload.
-async fn fake_lambda() -> (String, tokio::task::JoinHandle<()>) {
-    async fn invoke(
-        axum::extract::Path(name): axum::extract::Path<String>,
-        body: axum::body::Bytes,
-    ) -> axum::response::Response {
-        let mut headers = HeaderMap::new();
-        headers.insert("content-type", axum::http::HeaderValue::from_static("application/json"));
-        if let Some(error_type) = name.strip_prefix("watch-fail-") {
-            // cargo lambda watch's way: HTTP 500 with the error payload, no header.
-            let body = json!({"errorType": error_type, "errorMessage": format!("{name} failed")});
-            return (StatusCode::INTERNAL_SERVER_ERROR, headers, body.to_string()).into_response();
-        }
-        if let Some(error_type) = name.strip_prefix("fail-") {
-            headers.insert("x-amz-function-error", axum::http::HeaderValue::from_static("Unhandled"));
-            let body = json!({"errorType": error_type, "errorMessage": format!("{name} failed")});
-            return (StatusCode::OK, headers, body.to_string()).into_response();
-        }
-        let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        (StatusCode::OK, headers, json!({"function": name, "got": payload}).to_string()).into_response()
-    }
-    let app = axum::Router::new().route("/2015-03-31/functions/{name}/invocations", axum::routing::post(invoke));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let handle = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, handle)
-}
+use common::{client, fake_lambda, serve as serve_service};
 
 async fn serve(lambda_url: &str) -> (String, tokio::task::JoinHandle<()>) {
     let invoker = Arc::new(SdkInvoker::new(Some(lambda_url)).await);

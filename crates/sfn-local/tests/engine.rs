@@ -282,9 +282,17 @@ async fn bad_paths_raise_the_right_errors() {
 
     let params =
         json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"a.$": "$.nope"}, "End": true}}});
+    // A Pass state's unresolvable Parameters path is States.Runtime on AWS (not the
+    // catchable States.ParameterPathFailure a Task raises), with the state prefix.
     let (outcome, _) = run(params, json!({})).await;
-    assert_eq!(outcome.error.as_deref(), Some("States.ParameterPathFailure"));
-    assert!(outcome.cause.unwrap_or_default().contains("'a.$'"));
+    assert_eq!(outcome.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        outcome.cause.as_deref(),
+        Some(
+            "An error occurred while executing the state 'A' (entered at the event id #2). \
+             The JSONPath '$.nope' specified for the field 'a.$' could not be found in the input '{}'"
+        )
+    );
 
     let result_path = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "ResultPath": "$.s.deeper", "End": true}}});
     assert_eq!(run(result_path, json!({"s": "text"})).await.0.error.as_deref(), Some("States.ResultPathMatchFailure"));

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
+use super::events::EventKind;
 use super::lock;
 use crate::error::StatesError;
 use crate::limits::MAX_HISTORY_EVENTS;
@@ -46,6 +47,8 @@ pub struct HistoryEvent {
     pub id: u64,
     pub previous_event_id: u64,
     pub timestamp: DateTime<Utc>,
+    pub kind: EventKind,
+    /// The AWS name of `kind` (`PassStateEntered`).
     pub event_type: String,
     /// The details member (`stateEnteredEventDetails`, ...) and its value.
     pub details: Option<(&'static str, Value)>,
@@ -151,22 +154,24 @@ impl Execution {
     /// Appends an event; returns its id. Once the history holds 24,999 events only the
     /// closing `Execution*` event still goes in (as the 25,000th); others are dropped and
     /// mark the history full.
-    pub(super) fn record(
-        &self,
-        previous: u64,
-        at: DateTime<Utc>,
-        event_type: String,
-        details: Option<(&'static str, Value)>,
-    ) -> u64 {
+    pub(super) fn record(&self, previous: u64, at: DateTime<Utc>, kind: EventKind, details: Option<Value>) -> u64 {
         let mut history = lock(&self.history);
-        let closing = event_type.starts_with("Execution");
+        let closing = kind.closes_execution();
         let room = if closing { MAX_HISTORY_EVENTS } else { MAX_HISTORY_EVENTS - 1 };
         if history.events.len() >= room {
             history.full = true;
             return history.events.len() as u64;
         }
         let id = history.events.len() as u64 + 1;
-        history.events.push(HistoryEvent { id, previous_event_id: previous, timestamp: at, event_type, details });
+        let details = kind.details_member().zip(details);
+        history.events.push(HistoryEvent {
+            id,
+            previous_event_id: previous,
+            timestamp: at,
+            kind,
+            event_type: kind.name().to_owned(),
+            details,
+        });
         id
     }
 
@@ -238,12 +243,7 @@ impl Execution {
         if let Some(c) = cause {
             details.insert("cause".into(), Value::String(c));
         }
-        self.record(
-            last,
-            at,
-            "ExecutionAborted".into(),
-            Some(("executionAbortedEventDetails", Value::Object(details))),
-        );
+        self.record(last, at, EventKind::ExecutionAborted, Some(Value::Object(details)));
         true
     }
 }

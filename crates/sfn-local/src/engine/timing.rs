@@ -5,10 +5,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use crate::asl::{Amount, Retrier, WaitFor, parse_timestamp};
+use crate::asl::{Retrier, parse_timestamp};
 use crate::error::{StatesError, names};
 use crate::limits::{self, MAX_EXECUTION_SECONDS, MAX_TASK_TIMEOUT_SECONDS, MAX_WAIT_SECONDS, later};
-use crate::path::JsonPath;
 
 /// When an execution times out, and the cause its `ExecutionTimedOut` gives: the
 /// definition's `TimeoutSeconds`, or the year a Standard execution may last at most.
@@ -28,13 +27,6 @@ pub fn execution_deadline(start: DateTime<Utc>, timeout_seconds: Option<u64>) ->
     }
 }
 
-/// AWS's wording for a runtime failure inside a state.
-pub fn in_state(state: &str, entered_event: u64, cause: impl std::fmt::Display) -> StatesError {
-    StatesError::runtime(format!(
-        "An error occurred while executing the state '{state}' (entered at the event id #{entered_event}). {cause}"
-    ))
-}
-
 /// A value as AWS quotes it in a cause: strings bare, the rest as JSON.
 fn quoted(value: &Value) -> String {
     match value {
@@ -43,63 +35,54 @@ fn quoted(value: &Value) -> String {
     }
 }
 
-/// The instant a Wait ends. A failure's text is the cause without the state prefix.
-pub fn wait_until(wait: &WaitFor, input: &Value, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    match wait {
-        WaitFor::Seconds(s) => Ok(later(now, limits::seconds(*s))),
-        WaitFor::Timestamp(t) => Ok(*t),
-        WaitFor::SecondsPath(p) => seconds_from_path(p, input).map(|s| later(now, limits::seconds(s))),
-        WaitFor::TimestampPath(p) => {
-            let value = p.select(input).ok_or_else(|| {
-                format!("The TimestampPath parameter does not reference an input value: {}", p.as_str())
-            })?;
-            value.as_str().and_then(parse_timestamp).ok_or_else(|| {
-                format!(
-                    "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
-                    p.as_str(),
-                    quoted(&value)
-                )
-            })
-        }
-    }
-}
-
-/// `SecondsPath`'s value: an integer from 0 to 99,999,999, as `Seconds` must be.
-fn seconds_from_path(path: &JsonPath, input: &Value) -> Result<u64, String> {
-    let value = path
-        .select(input)
-        .ok_or_else(|| format!("The SecondsPath parameter does not reference an input value: {}", path.as_str()))?;
-    let described = format!("{} == {}", path.as_str(), quoted(&value));
+/// A Wait's `SecondsPath` (or JSONata `Seconds`) value: an integer from 0 to
+/// 99,999,999, as `Seconds` must be. `field` and `described` name it in the cause
+/// (`SecondsPath`, `$.s`). A failure's text is the cause without the state prefix.
+pub fn wait_seconds(value: Option<Value>, field: &str, described: &str) -> Result<u64, String> {
+    let value = value.ok_or_else(|| format!("The {field} parameter does not reference an input value: {described}"))?;
+    let shown = format!("{described} == {}", quoted(&value));
     match (value.as_u64(), value.as_i64()) {
         (Some(s), _) if s <= MAX_WAIT_SECONDS => Ok(s),
         (Some(_), _) => Err(format!(
-            "The SecondsPath parameter references a value larger than the maximum of {MAX_WAIT_SECONDS}: {described}"
+            "The {field} parameter references a value larger than the maximum of {MAX_WAIT_SECONDS}: {shown}"
         )),
-        (None, Some(_)) => Err(format!("The SecondsPath parameter references a negative value: {described}")),
-        (None, None) => Err(format!("The SecondsPath parameter cannot be parsed as a long value: {described}")),
+        (None, Some(_)) => Err(format!("The {field} parameter references a negative value: {shown}")),
+        (None, None) => Err(format!("The {field} parameter cannot be parsed as a long value: {shown}")),
     }
 }
 
+/// A Wait's `TimestampPath` (or JSONata `Timestamp`) value: an RFC 3339 timestamp.
+pub fn wait_timestamp(value: Option<Value>, field: &str, described: &str) -> Result<DateTime<Utc>, String> {
+    let value = value.ok_or_else(|| format!("The {field} parameter does not reference an input value: {described}"))?;
+    value.as_str().and_then(parse_timestamp).ok_or_else(|| {
+        format!(
+            "The {field} parameter does not reference a valid ISO-8601 extended offset date-time format string: {described} == {}",
+            quoted(&value)
+        )
+    })
+}
+
+/// `later(now, seconds)`, for a Wait.
+pub fn after(now: DateTime<Utc>, seconds: u64) -> DateTime<Utc> {
+    later(now, limits::seconds(seconds))
+}
+
 /// A Task's `TimeoutSeconds` or `HeartbeatSeconds` in seconds. Definition values were
-/// validated as positive; from a path the value must be a positive integer of at most
-/// 99,999,999 (the most, and the default, AWS allows).
-pub fn task_seconds(amount: &Amount, input: &Value, field: &str) -> Result<f64, String> {
-    match amount {
-        Amount::Fixed(n) => Ok(n.min(MAX_TASK_TIMEOUT_SECONDS as f64)),
-        Amount::FromPath(p) => {
-            let value = p.select(input).ok_or_else(|| {
-                format!("The {field}Path parameter does not reference an input value: {}", p.as_str())
-            })?;
-            match value.as_u64() {
-                Some(n) if (1..=MAX_TASK_TIMEOUT_SECONDS).contains(&n) => Ok(n as f64),
-                _ => Err(format!(
-                    "The {field}Path parameter does not reference a positive integer of at most {MAX_TASK_TIMEOUT_SECONDS}: {} == {}",
-                    p.as_str(),
-                    quoted(&value)
-                )),
-            }
-        }
+/// validated as positive; a value from a path or expression must be a positive
+/// integer of at most 99,999,999 (the most, and the default, AWS allows).
+pub fn task_seconds(value: &Value, field: &str, described: &str) -> Result<f64, String> {
+    match value.as_u64() {
+        Some(n) if (1..=MAX_TASK_TIMEOUT_SECONDS).contains(&n) => Ok(n as f64),
+        _ => Err(format!(
+            "The {field} parameter does not reference a positive integer of at most {MAX_TASK_TIMEOUT_SECONDS}: {described} == {}",
+            quoted(value)
+        )),
     }
+}
+
+/// A fixed `TimeoutSeconds`/`HeartbeatSeconds`, at most the longest AWS allows.
+pub fn fixed_task_seconds(n: f64) -> f64 {
+    n.min(MAX_TASK_TIMEOUT_SECONDS as f64)
 }
 
 /// The wait before retry number `attempt` (0-based), by the retrier's rules. A delay
@@ -122,17 +105,11 @@ mod tests {
 
     use super::*;
 
-    fn path(p: &str) -> JsonPath {
-        JsonPath::parse(p).expect("valid path")
-    }
-
     #[test]
     fn seconds_path_values_are_bounded_with_aws_causes() {
-        let now = Utc::now();
-        let wait = WaitFor::SecondsPath(path("$.s"));
-        let at = |s: Value| wait_until(&wait, &json!({ "s": s }), now);
-        assert_eq!(at(json!(60)), Ok(now + TimeDelta::seconds(60)));
-        assert_eq!(at(json!(99_999_999)), Ok(now + TimeDelta::seconds(99_999_999)));
+        let at = |s: Value| wait_seconds(Some(s), "SecondsPath", "$.s");
+        assert_eq!(at(json!(60)), Ok(60));
+        assert_eq!(at(json!(99_999_999)), Ok(99_999_999));
         assert_eq!(at(json!(-1)), Err("The SecondsPath parameter references a negative value: $.s == -1".into()));
         assert_eq!(
             at(json!(1.5)),
@@ -148,20 +125,20 @@ mod tests {
         );
         assert!(at(json!(u64::MAX)).is_err_and(|e| e.contains("larger than the maximum of 99999999")));
         assert_eq!(
-            wait_until(&wait, &json!({}), now),
+            wait_seconds(None, "SecondsPath", "$.s"),
             Err("The SecondsPath parameter does not reference an input value: $.s".into())
         );
+        assert!(wait_timestamp(Some(json!("2024-01-01 00:00:00")), "TimestampPath", "$.t").is_err());
     }
 
     #[test]
     fn task_limits_from_paths_must_be_positive_integers_of_at_most_99999999() {
-        let amount = Amount::FromPath(path("$.t"));
-        let seconds = |v: Value| task_seconds(&amount, &json!({ "t": v }), "TimeoutSeconds");
+        let seconds = |v: Value| task_seconds(&v, "TimeoutSecondsPath", "$.t");
         assert_eq!(seconds(json!(30)), Ok(30.0));
         for bad in [json!(0), json!(-5), json!(2.5), json!(1e20), json!(100_000_000), json!("soon")] {
             assert!(seconds(bad.clone()).is_err_and(|e| e.starts_with("The TimeoutSecondsPath parameter")), "{bad}");
         }
-        assert_eq!(task_seconds(&Amount::Fixed(1e300), &json!({}), "TimeoutSeconds"), Ok(99_999_999.0));
+        assert_eq!(fixed_task_seconds(1e300), 99_999_999.0);
     }
 
     #[test]

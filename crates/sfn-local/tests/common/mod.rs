@@ -66,3 +66,34 @@ pub fn client(endpoint: &str) -> aws_sdk_sfn::Client {
         .build();
     aws_sdk_sfn::Client::from_conf(config)
 }
+
+/// A Lambda Invoke API: `fail-*` functions answer a function error with their name's
+/// rest as `errorType`; others echo their payload.
+pub async fn fake_lambda() -> (String, tokio::task::JoinHandle<()>) {
+    async fn invoke(
+        axum::extract::Path(name): axum::extract::Path<String>,
+        body: axum::body::Bytes,
+    ) -> (axum::http::StatusCode, axum::http::HeaderMap, String) {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("content-type", axum::http::HeaderValue::from_static("application/json"));
+        if let Some(error_type) = name.strip_prefix("watch-fail-") {
+            // cargo lambda watch's way: HTTP 500 with the error payload, no header.
+            let body = json!({"errorType": error_type, "errorMessage": format!("{name} failed")});
+            return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, headers, body.to_string());
+        }
+        if let Some(error_type) = name.strip_prefix("fail-") {
+            headers.insert("x-amz-function-error", axum::http::HeaderValue::from_static("Unhandled"));
+            let body = json!({"errorType": error_type, "errorMessage": format!("{name} failed")});
+            return (axum::http::StatusCode::OK, headers, body.to_string());
+        }
+        let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        (axum::http::StatusCode::OK, headers, json!({"function": name, "got": payload}).to_string())
+    }
+    let app = axum::Router::new().route("/2015-03-31/functions/{name}/invocations", axum::routing::post(invoke));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let handle = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, handle)
+}

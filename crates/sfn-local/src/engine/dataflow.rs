@@ -1,0 +1,148 @@
+//! Input and output processing, the one place the two query languages differ:
+//! JSONPath's `InputPath` / `Parameters` / `ResultSelector` / `ResultPath` /
+//! `OutputPath` and JSONata's `Arguments` / `Output`, both through [`render`] for
+//! templates, and `Assign` for both.
+
+use serde_json::{Map, Value, json};
+
+use super::MAX_PAYLOAD_BYTES;
+use super::context::Env;
+use crate::asl::{Amount, Dataflow, ResultTarget, Selector, Template, Text};
+use crate::error::{StatesError, names};
+use crate::intrinsics;
+use crate::path::{Root, bracketed, type_name};
+
+/// The effective input: JSONPath's `InputPath`; a JSONata state reads its whole input.
+pub(super) fn effective_input(dataflow: &Dataflow, raw: &Value) -> Result<Value, StatesError> {
+    match dataflow {
+        Dataflow::JsonPath { input_path, .. } => select(input_path, raw),
+        Dataflow::Jsonata { .. } => Ok(raw.clone()),
+    }
+}
+
+/// The state output from its result placed in its input: JSONPath's `OutputPath`;
+/// JSONata's `Output` (reading `$states.input` and `$states.result`), or the result.
+pub(super) fn output(dataflow: &Dataflow, placed: Value, env: &Env<'_>) -> Result<Value, StatesError> {
+    match dataflow {
+        Dataflow::JsonPath { output_path, .. } => select(output_path, &placed),
+        Dataflow::Jsonata { output: Some(template) } => render(template, env, "Output"),
+        Dataflow::Jsonata { output: None } => Ok(placed),
+    }
+}
+
+/// `Assign`'s values, all computed before any is stored (a state's expressions read
+/// the variables as they were when it started).
+pub(super) fn assignments(assign: &Template, env: &Env<'_>) -> Result<Map<String, Value>, StatesError> {
+    match render(assign, env, "Assign")? {
+        Value::Object(values) => Ok(values),
+        other => Err(StatesError::runtime(format!("Assign must give an object, not a {}", type_name(&other)))),
+    }
+}
+
+/// `InputPath` / `OutputPath` / `ItemsPath`: a path that must match, or `null` for `{}`.
+pub(super) fn select(selector: &Selector, input: &Value) -> Result<Value, StatesError> {
+    match selector {
+        Selector::Discard => Ok(json!({})),
+        Selector::Path(p) => p.select(input).ok_or_else(|| {
+            StatesError::runtime(format!(
+                "Invalid path '{}' : No results for path: {}",
+                p.as_str(),
+                bracketed(p.as_str())
+            ))
+        }),
+    }
+}
+
+/// A template's value. `field` names the definition field, for error causes.
+pub(super) fn render(template: &Template, env: &Env<'_>, field: &str) -> Result<Value, StatesError> {
+    Ok(match template {
+        Template::Literal(v) => v.clone(),
+        Template::Object(fields) => {
+            let mut out = Map::with_capacity(fields.len());
+            for (key, t) in fields {
+                out.insert(key.clone(), render(t, env, key)?);
+            }
+            Value::Object(out)
+        }
+        Template::Array(items) => Value::Array(items.iter().map(|t| render(t, env, field)).collect::<Result<_, _>>()?),
+        Template::Path { field, query } => query.select(env).ok_or_else(|| {
+            let place = match &query.root {
+                Root::Input => format!("in the input '{}'", env.input),
+                Root::Context => "in the context object".to_owned(),
+                Root::Variable(name) => format!("in the variable '{name}'"),
+            };
+            StatesError::new(
+                names::PARAMETER_PATH_FAILURE,
+                format!(
+                    "The JSONPath '{}' specified for the field '{field}.$' could not be found {place}",
+                    query.as_str()
+                ),
+            )
+        })?,
+        Template::Intrinsic { call, .. } => intrinsics::evaluate(call, env)?,
+        Template::Jsonata(expr) => env.jsonata(expr, field)?,
+    })
+}
+
+/// `ResultPath`: the result placed in the raw input (or the input kept, for `null`).
+pub(super) fn place_result(target: &ResultTarget, raw_input: &Value, result: Value) -> Result<Value, StatesError> {
+    match target {
+        ResultTarget::Discard => Ok(raw_input.clone()),
+        ResultTarget::Path(p) if p.is_root() => Ok(result),
+        ResultTarget::Path(p) => {
+            p.set(raw_input.clone(), result).map_err(|e| StatesError::new(names::RESULT_PATH_MATCH_FAILURE, e))
+        }
+    }
+}
+
+/// A payload as JSON text, refused past AWS's 256 KiB.
+pub(super) fn check_size(value: &Value, what: &str) -> Result<String, StatesError> {
+    let text = value.to_string();
+    if text.len() > MAX_PAYLOAD_BYTES {
+        return Err(StatesError::new(
+            names::DATA_LIMIT_EXCEEDED,
+            format!("The {what} has {} bytes, more than the {MAX_PAYLOAD_BYTES} allowed", text.len()),
+        ));
+    }
+    Ok(text)
+}
+
+/// A Map's `MaxConcurrency` / `ToleratedFailure...` number.
+pub(super) fn resolve_amount(amount: &Amount, env: &Env<'_>, field: &str) -> Result<f64, StatesError> {
+    let value = match amount {
+        Amount::Fixed(n) => return Ok(*n),
+        Amount::FromPath(q) => q.select(env).ok_or_else(|| {
+            StatesError::runtime(format!(
+                "The {field}Path field references a path that could not be found: {}",
+                q.as_str()
+            ))
+        })?,
+        Amount::Jsonata(expr) => env.jsonata(expr, field)?,
+    };
+    match value.as_f64() {
+        Some(n) if n >= 0.0 => Ok(n),
+        _ => Err(StatesError::runtime(format!("The {field} field must be a non-negative number, got {value}"))),
+    }
+}
+
+/// Fail's `Error` / `Cause`.
+pub(super) fn resolve_text(text: &Text, env: &Env<'_>, field: &str) -> Result<String, StatesError> {
+    let value = match text {
+        Text::Fixed(s) => return Ok(s.clone()),
+        Text::Path(q) => q.select(env).ok_or_else(|| {
+            StatesError::runtime(format!(
+                "The {field}Path field references a path that could not be found: {}",
+                q.as_str()
+            ))
+        })?,
+        Text::Intrinsic(call) => intrinsics::evaluate(call, env)?,
+        Text::Jsonata(expr) => env.jsonata(expr, field)?,
+    };
+    match value {
+        Value::String(s) => Ok(s),
+        other => Err(StatesError::runtime(format!(
+            "The {field} field must resolve to a string, not a {}",
+            type_name(&other)
+        ))),
+    }
+}
