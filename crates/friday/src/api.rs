@@ -35,15 +35,15 @@ pub fn reminder_name(user_id: &str, friday: chrono::NaiveDate) -> String {
     format!("{}{suffix}", bounded_execution_name(user_id, MAX_EXECUTION_NAME - suffix.len()))
 }
 
-/// The one `userId` of the query, or the 400 that says what is wrong with the request.
-fn user_id_of(request: &ApiGatewayV2httpRequest) -> Result<String, ApiGatewayV2httpResponse> {
+/// The one `userId` of the query, or why the request is refused (a 400).
+fn user_id_of(request: &ApiGatewayV2httpRequest) -> Result<String, String> {
     if has_body(request) {
-        return Err(error(400, "GET /friday takes no body: give userId in the query string"));
+        return Err("GET /friday takes no body: give userId in the query string".into());
     }
     match single_query_parameter(request, "userId") {
         Ok(Some(user_id)) => Ok(user_id),
-        Ok(None) => Err(error(400, "the query parameter userId is required")),
-        Err(repeated) => Err(error(400, repeated.to_string())),
+        Ok(None) => Err("the query parameter userId is required".into()),
+        Err(repeated) => Err(repeated.to_string()),
     }
 }
 
@@ -56,7 +56,7 @@ pub async fn handle<D: ItemStore, W: WorkflowStarter>(
 ) -> ApiGatewayV2httpResponse {
     let user_id = match user_id_of(request) {
         Ok(user_id) => user_id,
-        Err(refusal) => return refusal,
+        Err(refusal) => return error(400, refusal),
     };
     let user_id = user_id.as_str();
     // Every message below names the user masked (see `UserError`): the caller knows its

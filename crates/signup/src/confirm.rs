@@ -30,7 +30,7 @@ pub async fn handle<D: ItemStore>(
 ) -> ApiGatewayV2httpResponse {
     let (customer_id, token) = match link_parameters(request) {
         Ok(parameters) => parameters,
-        Err(refusal) => return refusal,
+        Err(refusal) => return error(400, refusal),
     };
     let (customer_id, token) = (customer_id.as_str(), token.as_str());
     let masked = mask(customer_id);
@@ -72,21 +72,21 @@ pub async fn handle<D: ItemStore>(
     }
 }
 
-/// `customerId` (of the right shape) and `token`, each given once, or the 400 that says what
-/// is wrong with the link. A repeated parameter is refused rather than one of its values
-/// picked: API Gateway hands both over joined with a comma.
-fn link_parameters(request: &ApiGatewayV2httpRequest) -> Result<(String, String), ApiGatewayV2httpResponse> {
+/// `customerId` (of the right shape) and `token`, each given once, or why the link is refused
+/// (a 400). A repeated parameter is refused rather than one of its values picked: API Gateway
+/// hands both over joined with a comma.
+fn link_parameters(request: &ApiGatewayV2httpRequest) -> Result<(String, String), String> {
     if has_body(request) {
-        return Err(error(400, "GET /confirm takes no body; use the link of the e-mail"));
+        return Err("GET /confirm takes no body; use the link of the e-mail".into());
     }
     let parameter = |name: &str| match single_query_parameter(request, name) {
         Ok(Some(value)) => Ok(value),
-        Ok(None) => Err(error(400, format!("the query parameter {name} is required; use the link of the e-mail"))),
-        Err(repeated) => Err(error(400, repeated.to_string())),
+        Ok(None) => Err(format!("the query parameter {name} is required; use the link of the e-mail")),
+        Err(repeated) => Err(repeated.to_string()),
     };
     let (customer_id, token) = (parameter("customerId")?, parameter("token")?);
     if !is_customer_id(&customer_id) {
-        return Err(error(400, "customerId is not a customer id; use the link of the e-mail"));
+        return Err("customerId is not a customer id; use the link of the e-mail".into());
     }
     Ok((customer_id, token))
 }
