@@ -303,7 +303,8 @@ def demo_confirmation_reminder() -> bool:
     for person, address in people.items():
         body = {"email": address, "name": person.title()}
         status, answer = http("POST", f"{API_URL}/register", body)
-        print(f"$ curl -X POST {API_URL}/register -d '{json.dumps(body)}'\n{status} {json.dumps(answer)}")
+        print(f"$ curl -X POST {API_URL}/register -H 'content-type: application/json' -d '{json.dumps(body)}'\n"
+              f"{status} {json.dumps(answer)}")
         ids[person] = answer["customerId"]
     same = f"carla.{run}@EXAMPLE.com"
     status, answer = http("POST", f"{API_URL}/register", {"email": same, "name": "Carla"})

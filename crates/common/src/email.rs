@@ -18,6 +18,8 @@ pub enum AddressError {
     TooLong,
     #[error("contains a control character (such as a line break)")]
     ControlCharacter,
+    #[error("contains an encoded control character (such as %0d%0a)")]
+    EncodedControlCharacter,
     #[error("contains a space")]
     Whitespace,
     #[error("must contain exactly one @")]
@@ -36,6 +38,31 @@ pub enum AddressError {
     DomainHyphen,
 }
 
+/// A character that must not reach a message's header or text from a form field: a control
+/// character (C0, DEL, C1 such as NEL), and the Unicode line and paragraph separators
+/// (U+2028, U+2029), which some mail and JSON consumers also take for line breaks.
+pub fn breaks_text(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Whether percent-decoding `text` (up to three times, for double encoding) reveals a character
+/// [`breaks_text`] refuses: `%0d%0a`, `%00` or `%E2%80%A8` typed into a field is an injection
+/// attempt waiting for a consumer that decodes it, never part of a name or an address.
+pub fn hides_text_breaker(text: &str) -> bool {
+    let mut current = std::borrow::Cow::Borrowed(text);
+    for _ in 0..3 {
+        let decoded = percent_encoding::percent_decode_str(&current).decode_utf8_lossy().into_owned();
+        if decoded == *current {
+            return false;
+        }
+        if decoded.chars().any(breaks_text) {
+            return true;
+        }
+        current = std::borrow::Cow::Owned(decoded);
+    }
+    false
+}
+
 /// A syntactically deliverable-looking address, in its normal form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress {
@@ -50,11 +77,14 @@ impl EmailAddress {
         if raw.is_empty() {
             return Err(AddressError::Empty);
         }
-        if raw.chars().any(char::is_control) {
+        if raw.chars().any(breaks_text) {
             return Err(AddressError::ControlCharacter);
         }
         if raw.chars().count() > MAX_ADDRESS {
             return Err(AddressError::TooLong);
+        }
+        if hides_text_breaker(raw) {
+            return Err(AddressError::EncodedControlCharacter);
         }
         if raw.chars().any(char::is_whitespace) {
             return Err(AddressError::Whitespace);
@@ -133,6 +163,38 @@ mod tests {
         assert_eq!(refused("a@example.com\nX: y"), AddressError::ControlCharacter);
         assert_eq!(refused("a\u{0}@example.com"), AddressError::ControlCharacter);
         assert_eq!(refused("a@example.com, b@example.com"), AddressError::Whitespace);
+        assert_eq!(refused("a@example.com\u{2028}Bcc: victim@example.com"), AddressError::ControlCharacter);
+        assert_eq!(refused("a\u{2029}b@example.com"), AddressError::ControlCharacter);
+        assert_eq!(refused("a\u{85}b@example.com"), AddressError::ControlCharacter, "NEL, a C1 control");
+    }
+
+    #[test]
+    fn percent_encoded_line_breaks_and_nuls_are_refused_once_or_twice_encoded() {
+        for raw in [
+            "a%0d%0aBcc:x@example.com",
+            "a%0D%0A@example.com",
+            "a%00@example.com",
+            "a%E2%80%A8@example.com",
+            "a%250d%250a@example.com",
+            "a%0a@example.com",
+        ] {
+            assert_eq!(refused(raw), AddressError::EncodedControlCharacter, "{raw}");
+        }
+        assert!(refused("a@example.com%0d%0aBcc:x@y.com").to_string().contains("encoded control character"));
+        assert!(EmailAddress::parse("a%b@example.com").is_ok(), "a lone % is an old but valid local part");
+        assert!(EmailAddress::parse("a%41@example.com").is_ok(), "an encoded letter hides nothing");
+    }
+
+    #[test]
+    fn what_breaks_text_and_what_does_not() {
+        for c in ['\r', '\n', '\0', '\u{7f}', '\u{85}', '\u{2028}', '\u{2029}'] {
+            assert!(breaks_text(c), "{c:?}");
+        }
+        for c in ['a', ' ', '李', '\u{200d}', '\u{a0}'] {
+            assert!(!breaks_text(c), "{c:?}");
+        }
+        assert!(!hides_text_breaker("100% sure"), "a % that encodes nothing");
+        assert!(!hides_text_breaker(&"%25".repeat(1000)), "bounded, and it decodes to no control character");
     }
 
     #[test]

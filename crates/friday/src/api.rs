@@ -2,8 +2,8 @@
 
 use aws_lambda_events::event::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use chrono::{DateTime, Utc};
-use common::http::error;
 pub use common::http::respond;
+use common::http::{error, has_body, single_query_parameter};
 use common::ports::{ItemStore, MAX_EXECUTION_NAME, WorkflowStarter, bounded_execution_name};
 use serde_json::json;
 
@@ -35,6 +35,18 @@ pub fn reminder_name(user_id: &str, friday: chrono::NaiveDate) -> String {
     format!("{}{suffix}", bounded_execution_name(user_id, MAX_EXECUTION_NAME - suffix.len()))
 }
 
+/// The one `userId` of the query, or why the request is refused (a 400).
+fn user_id_of(request: &ApiGatewayV2httpRequest) -> Result<String, String> {
+    if has_body(request) {
+        return Err("GET /friday takes no body: give userId in the query string".into());
+    }
+    match single_query_parameter(request, "userId") {
+        Ok(Some(user_id)) => Ok(user_id),
+        Ok(None) => Err("the query parameter userId is required".into()),
+        Err(repeated) => Err(repeated.to_string()),
+    }
+}
+
 pub async fn handle<D: ItemStore, W: WorkflowStarter>(
     db: &D,
     starter: &W,
@@ -42,9 +54,11 @@ pub async fn handle<D: ItemStore, W: WorkflowStarter>(
     request: &ApiGatewayV2httpRequest,
     now: DateTime<Utc>,
 ) -> ApiGatewayV2httpResponse {
-    let Some(user_id) = request.query_string_parameters.first("userId") else {
-        return error(400, "the query parameter userId is required");
+    let user_id = match user_id_of(request) {
+        Ok(user_id) => user_id,
+        Err(refusal) => return error(400, refusal),
     };
+    let user_id = user_id.as_str();
     // Every message below names the user masked (see `UserError`): the caller knows its
     // own id, but answers end up in access logs and traces too.
     let profile = match load(db, &config.users_table, user_id).await {

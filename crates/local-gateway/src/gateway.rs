@@ -18,6 +18,10 @@ use crate::routes::Routes;
 
 /// API Gateway's HTTP API refuses request payloads over 10 MB.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// Lambda refuses a synchronous invocation whose payload (here the whole event, a body that is
+/// not text counted base64-encoded) is over 6 MB (`RequestEntityTooLargeException`); the request
+/// is answered 413 then, as one over the HTTP API's own limit, not 500.
+pub const MAX_INVOKE_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 /// The HTTP API's integration timeout: 30 s, then 503.
 const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -95,7 +99,18 @@ async fn handle(
 /// Sends `event` to `function` and maps what comes back as API Gateway does.
 pub async fn invoke(gateway: &Gateway, function: &str, event: &serde_json::Value) -> GatewayResponse {
     let url = format!("{}/2015-03-31/functions/{function}/invocations", gateway.lambda_endpoint.trim_end_matches('/'));
-    let sent = gateway.client.post(url).timeout(INTEGRATION_TIMEOUT).json(event).send().await;
+    let payload = event.to_string();
+    if payload.len() > MAX_INVOKE_PAYLOAD_BYTES {
+        return GatewayResponse::request_too_large();
+    }
+    let sent = gateway
+        .client
+        .post(url)
+        .timeout(INTEGRATION_TIMEOUT)
+        .header("content-type", "application/json")
+        .body(payload)
+        .send()
+        .await;
     let response = match sent {
         Ok(response) => response,
         Err(error) if error.is_timeout() => return GatewayResponse::service_unavailable(),
@@ -150,22 +165,31 @@ mod tests {
     /// A Lambda Invoke API whose functions answer from the event they get: `echo` returns it
     /// as the body, `fails` reports a function error, `slow` never answers in time.
     async fn fake_lambda() -> (String, tokio::task::JoinHandle<()>) {
-        let app = Router::new().route(
-            "/2015-03-31/functions/{name}/invocations",
-            post(|axum::extract::Path(name): axum::extract::Path<String>, axum::Json(event): axum::Json<Value>| async move {
-                match name.as_str() {
-                    "echo" => axum::Json(json!({"statusCode": 201, "headers": {"x-route": event["routeKey"]},
+        let app =
+            Router::new()
+                .route(
+                    "/2015-03-31/functions/{name}/invocations",
+                    post(
+                        |axum::extract::Path(name): axum::extract::Path<String>,
+                         axum::Json(event): axum::Json<Value>| async move {
+                            match name.as_str() {
+                                "echo" => {
+                                    axum::Json(json!({"statusCode": 201, "headers": {"x-route": event["routeKey"]},
                         "cookies": ["s=1"], "body": event.to_string()}))
-                    .into_response(),
-                    "fails" => (
-                        [("x-amz-function-error", "Unhandled")],
-                        axum::Json(json!({"errorType": "InvalidInput", "errorMessage": "no"})),
-                    )
-                        .into_response(),
-                    _ => (axum::http::StatusCode::NOT_FOUND, "function not found").into_response(),
-                }
-            }),
-        );
+                                    .into_response()
+                                }
+                                "fails" => (
+                                    [("x-amz-function-error", "Unhandled")],
+                                    axum::Json(json!({"errorType": "InvalidInput", "errorMessage": "no"})),
+                                )
+                                    .into_response(),
+                                _ => (axum::http::StatusCode::NOT_FOUND, "function not found").into_response(),
+                            }
+                        },
+                    ),
+                )
+                // Lambda takes up to 6 MB; axum's extractors stop at 2 MB unless told.
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_INVOKE_PAYLOAD_BYTES));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         (url, tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") }))
@@ -244,6 +268,29 @@ mod tests {
         let big = vec![b'a'; MAX_REQUEST_BYTES + 1];
         let response = reqwest::Client::new().post(format!("{url}/echo/1")).body(big).send().await.expect("send");
         assert_eq!(response.status(), 413);
+        lambda_task.abort();
+        gateway_task.abort();
+    }
+
+    #[tokio::test]
+    async fn an_event_over_lambdas_6_mb_invoke_limit_is_a_413_not_a_failed_invoke() {
+        let (lambda, lambda_task) = fake_lambda().await;
+        let (url, gateway_task) = start_gateway(lambda).await;
+        let client = reqwest::Client::new();
+        // 5 MB of bytes that are not text: base64 makes the event about 6.7 MB.
+        let binary = vec![0xff_u8; 5 * 1024 * 1024];
+        let response = client.post(format!("{url}/echo/1")).body(binary).send().await.expect("send");
+        assert_eq!(response.status(), 413);
+        assert_eq!(response.text().await.expect("body"), r#"{"message":"Request Entity Too Large"}"#);
+        let text = vec![b'a'; 5 * 1024 * 1024];
+        let response = client
+            .post(format!("{url}/echo/1"))
+            .header("content-type", "text/plain")
+            .body(text)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 201, "5 MB of text fits in the event");
         lambda_task.abort();
         gateway_task.abort();
     }

@@ -5,7 +5,7 @@ use aws_lambda_events::event::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpR
 use chrono::{DateTime, Utc};
 use common::PortError;
 use common::WorkflowError;
-use common::http::{error, respond};
+use common::http::{error, has_body, respond, single_query_parameter};
 use common::ports::{AttrValue, ItemStore, WriteOp};
 use common::telemetry::mask;
 use serde_json::json;
@@ -28,14 +28,11 @@ pub async fn handle<D: ItemStore>(
     request: &ApiGatewayV2httpRequest,
     now: DateTime<Utc>,
 ) -> ApiGatewayV2httpResponse {
-    let query = &request.query_string_parameters;
-    let (Some(customer_id), Some(token)) = (query.first("customerId"), query.first("token")) else {
-        let missing = if query.first("customerId").is_none() { "customerId" } else { "token" };
-        return error(400, format!("the query parameter {missing} is required; use the link of the e-mail"));
+    let (customer_id, token) = match link_parameters(request) {
+        Ok(parameters) => parameters,
+        Err(refusal) => return error(400, refusal),
     };
-    if !is_customer_id(customer_id) {
-        return error(400, "customerId is not a customer id; use the link of the e-mail");
-    }
+    let (customer_id, token) = (customer_id.as_str(), token.as_str());
     let masked = mask(customer_id);
     let customer = match db.get(customers_table, key(customer_id)).await {
         Ok(Some(item)) => Customer::from_item(&item),
@@ -73,6 +70,25 @@ pub async fn handle<D: ItemStore>(
         Err(PortError::ConditionFailed { .. }) => error(403, NOT_VALID),
         Err(e) => unavailable(&masked, WorkflowError::from_port(e, "StorageError")),
     }
+}
+
+/// `customerId` (of the right shape) and `token`, each given once, or why the link is refused
+/// (a 400). A repeated parameter is refused rather than one of its values picked: API Gateway
+/// hands both over joined with a comma.
+fn link_parameters(request: &ApiGatewayV2httpRequest) -> Result<(String, String), String> {
+    if has_body(request) {
+        return Err("GET /confirm takes no body; use the link of the e-mail".into());
+    }
+    let parameter = |name: &str| match single_query_parameter(request, name) {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => Err(format!("the query parameter {name} is required; use the link of the e-mail")),
+        Err(repeated) => Err(repeated.to_string()),
+    };
+    let (customer_id, token) = (parameter("customerId")?, parameter("token")?);
+    if !is_customer_id(&customer_id) {
+        return Err("customerId is not a customer id; use the link of the e-mail".into());
+    }
+    Ok((customer_id, token))
 }
 
 fn unavailable(masked: &str, err: WorkflowError) -> ApiGatewayV2httpResponse {

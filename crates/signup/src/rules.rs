@@ -3,12 +3,25 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::email::{AddressError, EmailAddress};
+use common::email::{AddressError, EmailAddress, breaks_text, hides_text_breaker};
+use common::http::ContentTypeError;
 use common::ports::Email;
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 /// The longest name accepted, in characters (not bytes: `李小龍` is three).
 pub const MAX_NAME: usize = 200;
+
+/// The largest registration body taken, in bytes. A registration is an address of at most 254
+/// characters and a name of at most 200 (under 3 KB even with every character escaped as
+/// `\uXXXX`); 64 KiB leaves room for other members, holds a 10,000-level nesting (refused for its depth,
+/// with a message that says so) and bounds the work any body can cause.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The deepest nesting of arrays and objects taken. A registration is one flat object; a
+/// little depth is allowed for members it ignores. serde_json alone stops at 128 levels with
+/// a message that calls the body "not JSON".
+pub const MAX_DEPTH: usize = 16;
 
 /// Random bytes in a confirmation token: 256 bits, well past the 128 an unguessable
 /// token needs, for 43 URL-safe characters.
@@ -22,6 +35,8 @@ pub enum NameError {
     TooLong,
     #[error("contains a control character (such as a line break)")]
     ControlCharacter,
+    #[error("contains an encoded control character (such as %0d%0a)")]
+    EncodedControlCharacter,
 }
 
 /// Why a registration body is refused; the text names the field and the reason.
@@ -29,8 +44,20 @@ pub enum NameError {
 pub enum RegistrationError {
     #[error("the body is missing: send a JSON object with \"email\" and \"name\"")]
     NoBody,
+    #[error("the body is larger than {MAX_BODY_BYTES} bytes: send a JSON object with \"email\" and \"name\"")]
+    TooLarge,
+    #[error("{0}")]
+    ContentType(#[from] ContentTypeError),
+    #[error("the body is not valid base64: {0}")]
+    NotBase64(String),
+    #[error("the body is not UTF-8 text")]
+    NotUtf8,
     #[error("the body is not JSON: {0}")]
     NotJson(String),
+    #[error("the body nests arrays or objects deeper than {MAX_DEPTH} levels: send a flat JSON object")]
+    TooDeep,
+    #[error("the body gives {0} more than once")]
+    Repeated(&'static str),
     #[error("the body must be a JSON object with \"email\" and \"name\"")]
     NotAnObject,
     #[error("{0} is required")]
@@ -50,15 +77,64 @@ pub struct Registration {
     pub name: String,
 }
 
-/// Reads `{"email","name"}`; other members are ignored, as most JSON APIs do.
+impl RegistrationError {
+    /// The HTTP status that answers this refusal.
+    pub fn status(&self) -> i64 {
+        match self {
+            RegistrationError::TooLarge => 413,
+            RegistrationError::ContentType(_) => 415,
+            _ => 400,
+        }
+    }
+}
+
+/// Refuses an empty body, and one over [`MAX_BODY_BYTES`] once decoded, without decoding it.
+pub fn within_limit(body: &str, base64_encoded: bool) -> Result<(), RegistrationError> {
+    // A base64 text of n characters decodes to at most 3n/4 bytes (the estimate rounds up).
+    let decoded = if base64_encoded { base64::decoded_len_estimate(body.len()) } else { body.len() };
+    match (body.is_empty(), decoded > MAX_BODY_BYTES + 2 * usize::from(base64_encoded)) {
+        (true, _) => Err(RegistrationError::NoBody),
+        (false, true) => Err(RegistrationError::TooLarge),
+        (false, false) => Ok(()),
+    }
+}
+
+/// The body's text as API Gateway delivered it: as it is, or base64-decoded when API Gateway did
+/// not take it for text (a binary content type, or bytes that are not UTF-8).
+pub fn body_text(body: &str, base64_encoded: bool) -> Result<String, RegistrationError> {
+    within_limit(body, base64_encoded)?;
+    if !base64_encoded {
+        return Ok(body.to_owned());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|e| RegistrationError::NotBase64(e.to_string()))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(RegistrationError::TooLarge);
+    }
+    String::from_utf8(bytes).map_err(|_| RegistrationError::NotUtf8)
+}
+
+/// Reads `{"email","name"}`; other members are ignored, as most JSON APIs do, but `email` or
+/// `name` given twice is refused: serde_json keeps the last of equal keys, so a filter or a log
+/// in front that read the first would have checked another address than the one registered.
 pub fn parse_registration(body: &str) -> Result<Registration, RegistrationError> {
     if body.trim().is_empty() {
         return Err(RegistrationError::NoBody);
+    }
+    if nesting_exceeds(body, MAX_DEPTH) {
+        return Err(RegistrationError::TooDeep);
     }
     let value: Value = serde_json::from_str(body).map_err(|e| RegistrationError::NotJson(e.to_string()))?;
     let Value::Object(fields) = value else {
         return Err(RegistrationError::NotAnObject);
     };
+    match serde_json::from_str::<MemberCounts>(body) {
+        Ok(counts) if counts.email > 1 => return Err(RegistrationError::Repeated("email")),
+        Ok(counts) if counts.name > 1 => return Err(RegistrationError::Repeated("name")),
+        Ok(_) => {}
+        Err(e) => return Err(RegistrationError::NotJson(e.to_string())),
+    }
     let text = |field: &'static str| match fields.get(field) {
         None | Some(Value::Null) => Err(RegistrationError::Missing(field)),
         Some(Value::String(s)) => Ok(s.as_str()),
@@ -69,18 +145,77 @@ pub fn parse_registration(body: &str) -> Result<Registration, RegistrationError>
     Ok(Registration { email, name })
 }
 
-/// A name as people write them, in any script; trimmed, 1 to [`MAX_NAME`] characters,
-/// no control characters (it goes into an e-mail).
+/// Whether `text` opens more than `limit` arrays or objects inside one another, found with one
+/// pass over the bytes (strings skipped) before any parser builds anything.
+fn nesting_exceeds(text: &str, limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for byte in text.bytes() {
+        match (in_string, byte) {
+            (true, _) if escaped => escaped = false,
+            (true, b'\\') => escaped = true,
+            (true, b'"') | (false, b'"') => in_string = !in_string,
+            (false, b'[' | b'{') => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            (false, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// How often the members a registration reads appear at the top of the body.
+#[derive(Default)]
+struct MemberCounts {
+    email: usize,
+    name: usize,
+}
+
+impl<'de> Deserialize<'de> for MemberCounts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Counting;
+        impl<'de> Visitor<'de> for Counting {
+            type Value = MemberCounts;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MemberCounts, A::Error> {
+                let mut counts = MemberCounts::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<IgnoredAny>()?;
+                    match key.as_str() {
+                        "email" => counts.email += 1,
+                        "name" => counts.name += 1,
+                        _ => {}
+                    }
+                }
+                Ok(counts)
+            }
+        }
+        deserializer.deserialize_map(Counting)
+    }
+}
+
+/// A name as people write them, in any script; trimmed, 1 to [`MAX_NAME`] characters, no
+/// control characters or line separators, plain or percent-encoded (it goes into an e-mail).
 pub fn validate_name(raw: &str) -> Result<String, NameError> {
+    // Checked before trimming: a line break at the end is an injection attempt as well, and
+    // `trim` would hide it (U+2028 and U+2029 are white space to it).
+    if raw.chars().any(breaks_text) {
+        return Err(NameError::ControlCharacter);
+    }
     let name = raw.trim();
     if name.is_empty() {
         return Err(NameError::Empty);
     }
-    if name.chars().any(char::is_control) {
-        return Err(NameError::ControlCharacter);
-    }
     if name.chars().count() > MAX_NAME {
         return Err(NameError::TooLong);
+    }
+    if hides_text_breaker(name) {
+        return Err(NameError::EncodedControlCharacter);
     }
     Ok(name.to_owned())
 }
@@ -234,6 +369,116 @@ mod tests {
             RegistrationError::Name(NameError::ControlCharacter)
         );
         assert_eq!(refused(&body("a@example.com", "Ana\u{0}")), RegistrationError::Name(NameError::ControlCharacter));
+    }
+
+    #[test]
+    fn line_separators_and_encoded_line_breaks_are_refused_in_names() {
+        for name in ["Ana\u{2028}Bcc: x@example.com", "Ana\u{2029}", "Ana\u{85}x", "Ana\u{0}", "Ana\r\n", "\nAna"] {
+            assert_eq!(
+                refused(&body("a@example.com", name)),
+                RegistrationError::Name(NameError::ControlCharacter),
+                "{name:?}"
+            );
+        }
+        for name in ["Ana%0d%0aBcc: x@example.com", "Ana%00", "Ana%E2%80%A8x", "Ana%250A"] {
+            let err = refused(&body("a@example.com", name));
+            assert_eq!(err, RegistrationError::Name(NameError::EncodedControlCharacter), "{name:?}");
+            assert_eq!(err.to_string(), "name contains an encoded control character (such as %0d%0a)");
+        }
+        assert_eq!(parse_registration(&body("a@example.com", "100% Ana")).map(|r| r.name), Ok("100% Ana".into()));
+        for email in ["a@example.com\u{2028}Bcc: x@example.com", "a%0d%0aBcc:x@example.com", "a%00@example.com"] {
+            assert!(matches!(refused(&body(email, "Ana")), RegistrationError::Email(_)), "{email:?}");
+        }
+    }
+
+    #[test]
+    fn ten_thousand_levels_of_nesting_are_refused_at_once_without_parsing() {
+        let arrays = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let objects = format!("{}1{}", r#"{"a":"#.repeat(10_000), "}".repeat(10_000));
+        let inside = format!(r#"{{"email":"a@example.com","name":"Ana","x":{arrays}}}"#);
+        let unclosed = "[".repeat(10_000);
+        for text in [&arrays, &objects, &inside, &unclosed] {
+            let started = std::time::Instant::now();
+            assert_eq!(refused(text), RegistrationError::TooDeep);
+            assert!(started.elapsed() < std::time::Duration::from_millis(200), "{:?}", started.elapsed());
+        }
+        assert_eq!(
+            RegistrationError::TooDeep.to_string(),
+            "the body nests arrays or objects deeper than 16 levels: send a flat JSON object"
+        );
+        let deep_enough =
+            format!(r#"{{"email":"a@example.com","name":"Ana","x":{}{}}}"#, "[".repeat(15), "]".repeat(15));
+        assert!(parse_registration(&deep_enough).is_ok(), "16 levels with the object itself");
+        let too_deep = format!(r#"{{"email":"a@example.com","name":"Ana","x":{}{}}}"#, "[".repeat(16), "]".repeat(16));
+        assert_eq!(refused(&too_deep), RegistrationError::TooDeep);
+        let brackets_in_strings = body("a@example.com", &format!("\"{}{{", "[".repeat(150)));
+        assert!(
+            parse_registration(&brackets_in_strings).is_ok(),
+            "brackets inside strings (after an escaped quote) are text"
+        );
+    }
+
+    #[test]
+    fn a_member_given_twice_is_refused_not_read_as_the_last() {
+        let twice = r#"{"email":"a@example.com","email":"b@example.com","name":"Ana"}"#;
+        assert_eq!(refused(twice), RegistrationError::Repeated("email"));
+        assert_eq!(refused(twice).to_string(), "the body gives email more than once");
+        assert_eq!(
+            refused(r#"{"email":"a@example.com","name":"Ana","name":"Bo"}"#),
+            RegistrationError::Repeated("name")
+        );
+        let escaped = r#"{"email":"a@example.com","em\u0061il":"b@example.com","name":"Ana"}"#;
+        assert_eq!(refused(escaped), RegistrationError::Repeated("email"), "keys are compared unescaped");
+        assert!(parse_registration(r#"{"email":"a@example.com","name":"Ana","x":1,"x":2}"#).is_ok(), "ignored members");
+        let nested = r#"{"email":"a@example.com","name":"Ana","x":{"email":1,"email":2}}"#;
+        assert!(parse_registration(nested).is_ok(), "only the top level is read");
+    }
+
+    #[test]
+    fn bodies_are_bounded_before_they_are_decoded() {
+        use base64::engine::general_purpose::STANDARD;
+        assert_eq!(body_text("", false), Err(RegistrationError::NoBody));
+        assert_eq!(body_text(&"x".repeat(MAX_BODY_BYTES), false).map(|t| t.len()), Ok(MAX_BODY_BYTES));
+        assert_eq!(body_text(&"x".repeat(MAX_BODY_BYTES + 1), false), Err(RegistrationError::TooLarge));
+        assert_eq!(within_limit(&"x".repeat(1 << 20), false), Err(RegistrationError::TooLarge), "1 MiB");
+        let at_limit = STANDARD.encode("y".repeat(MAX_BODY_BYTES));
+        assert_eq!(body_text(&at_limit, true).map(|t| t.len()), Ok(MAX_BODY_BYTES));
+        let over = STANDARD.encode("y".repeat(MAX_BODY_BYTES + 1));
+        assert_eq!(body_text(&over, true), Err(RegistrationError::TooLarge));
+        assert_eq!(within_limit(&"@".repeat(8 << 20), true), Err(RegistrationError::TooLarge), "not decoded first");
+        assert!(matches!(body_text("@@@", true), Err(RegistrationError::NotBase64(_))));
+        let latin1 = STANDARD.encode(b"{\"email\":\"a@example.com\",\"name\":\"Jos\xe9\"}");
+        assert_eq!(body_text(&latin1, true), Err(RegistrationError::NotUtf8));
+        assert_eq!(RegistrationError::NotUtf8.to_string(), "the body is not UTF-8 text");
+        assert_eq!(body_text(&STANDARD.encode("{}"), true), Ok("{}".into()));
+    }
+
+    #[test]
+    fn each_refusal_has_its_status() {
+        assert_eq!(RegistrationError::TooLarge.status(), 413);
+        assert_eq!(RegistrationError::ContentType(ContentTypeError::Missing).status(), 415);
+        assert_eq!(
+            RegistrationError::ContentType(ContentTypeError::Missing).to_string(),
+            ContentTypeError::Missing.to_string(),
+            "the content type's own sentence"
+        );
+        for e in [
+            RegistrationError::NoBody,
+            RegistrationError::NotUtf8,
+            RegistrationError::TooDeep,
+            RegistrationError::Repeated("email"),
+        ] {
+            assert_eq!(e.status(), 400, "{e}");
+        }
+        assert_eq!(
+            RegistrationError::TooLarge.to_string(),
+            format!("the body is larger than {MAX_BODY_BYTES} bytes: send a JSON object with \"email\" and \"name\"")
+        );
+    }
+
+    #[test]
+    fn a_lone_surrogate_escape_is_not_json() {
+        assert!(matches!(refused(r#"{"email":"a@example.com","name":"\ud800"}"#), RegistrationError::NotJson(_)));
     }
 
     #[test]

@@ -68,9 +68,45 @@ pub fn now() -> DateTime<Utc> {
 }
 
 fn event(method: &str, path: &str, query: Value, body: Option<String>, base64: bool) -> ApiGatewayV2httpRequest {
+    let headers = json!({"content-type": "application/json"});
+    event_with(method, path, "", query, headers, body, base64)
+}
+
+/// A request as API Gateway sends it for `raw_query` (repeated parameters comma-joined, as
+/// payload 2.0 does), with these headers and body.
+pub fn request_with(
+    method: &str,
+    path: &str,
+    raw_query: &str,
+    headers: Value,
+    body: Option<&str>,
+    base64: bool,
+) -> ApiGatewayV2httpRequest {
+    let mut query = serde_json::Map::new();
+    for (name, value) in raw_query.split('&').filter(|p| !p.is_empty()).map(|p| p.split_once('=').unwrap_or((p, ""))) {
+        match query.get_mut(name) {
+            Some(Value::String(joined)) => *joined = format!("{joined},{value}"),
+            _ => {
+                query.insert(name.to_owned(), json!(value));
+            }
+        }
+    }
+    let query = if query.is_empty() { Value::Null } else { Value::Object(query) };
+    event_with(method, path, raw_query, query, headers, body.map(str::to_owned), base64)
+}
+
+fn event_with(
+    method: &str,
+    path: &str,
+    raw_query: &str,
+    query: Value,
+    headers: Value,
+    body: Option<String>,
+    base64: bool,
+) -> ApiGatewayV2httpRequest {
     serde_json::from_value(json!({
-        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": "",
-        "headers": {"content-type": "application/json"}, "queryStringParameters": query, "body": body,
+        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": raw_query,
+        "headers": headers, "queryStringParameters": query, "body": body,
         "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "localhost", "domainPrefix": "localhost",
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
             "requestId": "r1", "routeKey": format!("{method} {path}"), "stage": "$default", "time": "20/Nov/2026:00:00:00 +0000", "timeEpoch": 0},
