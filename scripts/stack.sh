@@ -5,7 +5,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="$ROOT/.stack"
+# Pids, logs and generated config; STACK_STATE_DIR lets a second stack run from this checkout.
+STATE="${STACK_STATE_DIR:-$ROOT/.stack}"
 VENV="$ROOT/.venv"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 CLOCK="${SFN_LOCAL_CLOCK:-virtual}"

@@ -8,6 +8,7 @@ The day between sign-up and reminder needs the stack on a manual clock
 On a virtual clock the tests that must act before the day is over are skipped."""
 
 import json
+import os
 import pathlib
 import re
 import time
@@ -21,7 +22,7 @@ from conftest import ACCOUNT, API, SFN, http, http_json, ses_messages, wait_for_
 DAY = 86_400
 MACHINE = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:confirmation-reminder"
 LINK = re.compile(r"/confirm\?customerId=([0-9a-f]{32})&token=([A-Za-z0-9_-]+)")
-LAMBDA_LOG = pathlib.Path(__file__).resolve().parents[2] / ".stack" / "lambda.log"
+LAMBDA_LOG = pathlib.Path(os.environ.get("STACK_STATE_DIR") or pathlib.Path(__file__).resolve().parents[2] / ".stack") / "lambda.log"
 
 
 
