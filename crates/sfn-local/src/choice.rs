@@ -154,20 +154,8 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 mod tests {
     use super::*;
     use crate::asl::parse_definition;
+    use crate::path::TestSources;
     use serde_json::json;
-
-    struct S(Value, Value);
-    impl Sources for S {
-        fn input(&self) -> &Value {
-            &self.0
-        }
-        fn context(&self) -> &Value {
-            &self.1
-        }
-        fn variable(&self, name: &str) -> Option<&Value> {
-            self.0.get("vars").and_then(|v| v.get(name))
-        }
-    }
 
     /// Evaluates the first choice rule of a one-Choice definition.
     fn holds(rule: Value, input: Value) -> Result<bool, StatesError> {
@@ -178,7 +166,7 @@ mod tests {
         let Some(crate::asl::StateKind::Choice { choices, .. }) = machine.state("C").map(|s| &s.kind) else {
             panic!("not a choice")
         };
-        evaluate(&choices[0].rule, &S(input, json!({"Execution": {"Name": "n"}})))
+        evaluate(&choices[0].rule, &TestSources::with_vars_in_input(input, json!({"Execution": {"Name": "n"}})))
     }
 
     #[test]

@@ -485,22 +485,13 @@ fn format(template: &str, args: &[Value]) -> Result<Value, StatesError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct S(Value, Value);
-    impl Sources for S {
-        fn input(&self) -> &Value {
-            &self.0
-        }
-        fn context(&self) -> &Value {
-            &self.1
-        }
-        fn variable(&self, name: &str) -> Option<&Value> {
-            self.0.get("vars").and_then(|v| v.get(name))
-        }
-    }
+    use crate::path::TestSources;
 
     fn eval(expr: &str, input: Value) -> Result<Value, StatesError> {
-        evaluate(&parse(expr).map_err(StatesError::intrinsic)?, &S(input, json!({"Execution": {"Name": "run-1"}})))
+        evaluate(
+            &parse(expr).map_err(StatesError::intrinsic)?,
+            &TestSources::with_vars_in_input(input, json!({"Execution": {"Name": "run-1"}})),
+        )
     }
 
     #[test]

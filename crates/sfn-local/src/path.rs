@@ -181,6 +181,32 @@ pub trait Sources {
     fn variable(&self, name: &str) -> Option<&Value>;
 }
 
+/// Sources for unit tests: an input, a context object and the variables in scope (an object).
+#[cfg(test)]
+pub(crate) struct TestSources(pub Value, pub Value, pub Value);
+
+#[cfg(test)]
+impl TestSources {
+    /// The input and context given, the variables taken from the input's `vars` field.
+    pub(crate) fn with_vars_in_input(input: Value, context: Value) -> Self {
+        let variables = input.get("vars").cloned().unwrap_or(Value::Null);
+        Self(input, context, variables)
+    }
+}
+
+#[cfg(test)]
+impl Sources for TestSources {
+    fn input(&self) -> &Value {
+        &self.0
+    }
+    fn context(&self) -> &Value {
+        &self.1
+    }
+    fn variable(&self, name: &str) -> Option<&Value> {
+        self.2.get(name)
+    }
+}
+
 /// A JSONPath query on the input, the context object or a variable, as the States
 /// Language writes them in `.$` fields, intrinsic arguments and `...Path` fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -410,19 +436,7 @@ mod tests {
 
     #[test]
     fn queries_read_the_input_the_context_or_a_variable() {
-        struct S(Value, Value, Value);
-        impl Sources for S {
-            fn input(&self) -> &Value {
-                &self.0
-            }
-            fn context(&self) -> &Value {
-                &self.1
-            }
-            fn variable(&self, name: &str) -> Option<&Value> {
-                self.2.get(name)
-            }
-        }
-        let s = S(json!({"a": 1}), json!({"State": {"Name": "A"}}), json!({"count": [5, 6], "_x": {"y": 2}}));
+        let s = TestSources(json!({"a": 1}), json!({"State": {"Name": "A"}}), json!({"count": [5, 6], "_x": {"y": 2}}));
         assert_eq!(Query::parse("$.a").unwrap().select(&s), Some(json!(1)));
         assert_eq!(Query::parse("$$.State.Name").unwrap().select(&s), Some(json!("A")));
         assert_eq!(Query::parse("$count[1]").unwrap().select(&s), Some(json!(6)));
