@@ -11,7 +11,7 @@ export AWS_ACCESS_KEY_ID := test
 export AWS_SECRET_ACCESS_KEY := test
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: setup build release test unit-test wiring-test e2e-test demo stack-up stack-down stack-status lint sam-validate deploy deploy-function undeploy fmt bench clean
+.PHONY: setup build release release-arm64 test unit-test wiring-test e2e-test demo stack-up stack-down stack-status lint sam-validate deploy deploy-function undeploy fmt bench clean
 
 ## setup: the Python virtual environment (moto server, boto3, pytest, cargo-lambda)
 setup: $(STAMP)
@@ -29,6 +29,11 @@ build:
 ## release: optimised, stripped function binaries (what Lambda runs) and the bench
 release:
 	cargo build --release --bins -p ingest -p friday -p signup -p enrollment -p bench
+
+## release-arm64: the function binaries as Lambda runs them (cargo lambda, arm64) -> target/lambda/<bin>/bootstrap
+release-arm64: setup
+	@target="$${CARGO_TARGET_DIR:-target}"; PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/cargo-lambda lambda build --release --arm64 \
+	  -p ingest -p friday -p signup -p enrollment --lambda-dir "$$target/lambda"
 
 ## test: lint, unit tests, sfn-local's suite, the template's wiring, then end-to-end tests against the local stack
 test: setup build lint unit-test wiring-test e2e-test
@@ -62,10 +67,10 @@ demo: setup build
 	@set +e; $(PY) scripts/demo.py; status=$$?; bash scripts/stack.sh down; exit $$status
 
 ## bench: cold start, size, memory, throughput -> docs/benchmarks.md, target/bench/results.json
-bench: setup build release
+bench: setup build release release-arm64
 	@bash scripts/stack.sh up
 	@set +e; target="$${CARGO_TARGET_DIR:-target}"; "$$target/release/bench" --bin-dir "$$target/release" \
-	  --results "$$target/bench/results.json"; status=$$?; bash scripts/stack.sh down; exit $$status
+	  --arm64-dir "$$target/lambda" --results "$$target/bench/results.json"; status=$$?; bash scripts/stack.sh down; exit $$status
 
 stack-up: setup build
 	@bash scripts/stack.sh up
