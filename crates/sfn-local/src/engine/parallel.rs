@@ -10,7 +10,7 @@ use super::dataflow::{render, resolve_amount, select};
 use super::events::EventKind;
 use super::states::Call;
 use super::{Halt, Lane, Run, UNBOUNDED_MAP_CONCURRENCY};
-use crate::asl::{MapState, StateMachine};
+use crate::asl::{MapState, StateMachine, Template};
 use crate::error::{StatesError, names};
 use crate::path::type_name;
 
@@ -54,6 +54,7 @@ impl Run {
         let name = call.name;
         let env = Env::new(&input, call.ctx, &lane.vars);
         let items = match &map.items {
+            Some(Template::Jsonata(expr)) => env.jsonata_of_type(expr, "array"),
             Some(template) => render(template, &env, "Items"),
             None => select(&map.items_path, &input),
         };
