@@ -134,7 +134,9 @@ fn collect_variables(node: &Value, read: &mut BTreeSet<String>, bound: &mut BTre
                     ("focus" | "index_var", Value::String(name)) => {
                         bound.insert(name.clone());
                     }
-                    ("Binary", Value::Object(binary)) if binary.get("op").and_then(Value::as_str) == Some("ColonEqual") => {
+                    ("Binary", Value::Object(binary))
+                        if binary.get("op").and_then(Value::as_str) == Some("ColonEqual") =>
+                    {
                         if let Some(Value::String(name)) = binary.get("lhs").and_then(|l| l.get("Variable")) {
                             bound.insert(name.clone());
                         }
@@ -352,9 +354,22 @@ mod tests {
         let mut vars = Variables::default();
         vars.assign(json!({"v": {"w": 1.5}}).as_object().cloned().unwrap_or_default()).unwrap();
         let states = [("input", &input)];
-        for source in ["$states.input.o", "$states.input.o.n", "$states.input.o.big", "$states.input.o.nested",
-                       "$states.input.missing", "$states.input.items", "$states.input.items.id", "$states.input.one",
-                       "$states.input.text.length", "$states.result", "$v", "$v.w", "$nope", "$states.input"] {
+        for source in [
+            "$states.input.o",
+            "$states.input.o.n",
+            "$states.input.o.big",
+            "$states.input.o.nested",
+            "$states.input.missing",
+            "$states.input.items",
+            "$states.input.items.id",
+            "$states.input.one",
+            "$states.input.text.length",
+            "$states.result",
+            "$v",
+            "$v.w",
+            "$nope",
+            "$states.input",
+        ] {
             let expr = Expression::parse(source).unwrap();
             let engine = Expression { shortcut: None, ..expr.clone() };
             assert_eq!(expr.evaluate(&states, &vars), engine.evaluate(&states, &vars), "{source}");

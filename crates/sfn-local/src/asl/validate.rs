@@ -149,7 +149,10 @@ impl Validator {
             Some(Value::String(s)) if s == "JSONPath" => {
                 if inherited == QueryLanguage::Jsonata {
                     // AWS's words, at the state's place (ValidateStateMachineDefinition).
-                    self.schema("'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine", at);
+                    self.schema(
+                        "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                        at,
+                    );
                 }
                 QueryLanguage::JsonPath
             }

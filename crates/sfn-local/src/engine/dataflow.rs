@@ -25,7 +25,7 @@ pub(super) fn effective_input(dataflow: &Dataflow, raw: &Value) -> Result<Value,
 pub(super) fn output(dataflow: &Dataflow, placed: Value, env: &Env<'_>) -> Result<Value, StatesError> {
     match dataflow {
         Dataflow::JsonPath { output_path, .. } => select(output_path, &placed),
-        Dataflow::Jsonata { output: Some(template) } => render(template, env, "Output"),
+        Dataflow::Jsonata { output: Some(template) } => render(template, env),
         Dataflow::Jsonata { output: None } => Ok(placed),
     }
 }
@@ -33,7 +33,7 @@ pub(super) fn output(dataflow: &Dataflow, placed: Value, env: &Env<'_>) -> Resul
 /// `Assign`'s values, all computed before any is stored (a state's expressions read
 /// the variables as they were when it started).
 pub(super) fn assignments(assign: &Template, env: &Env<'_>) -> Result<Map<String, Value>, StatesError> {
-    match render(assign, env, "Assign")? {
+    match render(assign, env)? {
         Value::Object(values) => Ok(values),
         other => Err(StatesError::runtime(format!("Assign must give an object, not a {}", type_name(&other)))),
     }
@@ -53,18 +53,19 @@ pub(super) fn select(selector: &Selector, input: &Value) -> Result<Value, States
     }
 }
 
-/// A template's value. `field` names the definition field, for error causes.
-pub(super) fn render(template: &Template, env: &Env<'_>, field: &str) -> Result<Value, StatesError> {
+/// A template's value (each `.$` path and `{% %}` expression knows its field, for
+/// error causes).
+pub(super) fn render(template: &Template, env: &Env<'_>) -> Result<Value, StatesError> {
     Ok(match template {
         Template::Literal(v) => v.clone(),
         Template::Object(fields) => {
             let mut out = Map::with_capacity(fields.len());
             for (key, t) in fields {
-                out.insert(key.clone(), render(t, env, key)?);
+                out.insert(key.clone(), render(t, env)?);
             }
             Value::Object(out)
         }
-        Template::Array(items) => Value::Array(items.iter().map(|t| render(t, env, field)).collect::<Result<_, _>>()?),
+        Template::Array(items) => Value::Array(items.iter().map(|t| render(t, env)).collect::<Result<_, _>>()?),
         Template::Path { field, query } => query.select(env).ok_or_else(|| {
             let place = match &query.root {
                 Root::Input => format!("in the input '{}'", env.input),
@@ -144,12 +145,14 @@ pub(super) fn resolve_amount(amount: &Amount, env: &Env<'_>, field: &str) -> Res
             other => other.to_string(),
         };
         return Err(StatesError::runtime(match path {
-            Some(path) => format!("The {field}Path field refers to value \"{shown}\" which is not a valid {kind}: {path}"),
+            Some(path) => {
+                format!("The {field}Path field refers to value \"{shown}\" which is not a valid {kind}: {path}")
+            }
             None => format!("Expected non-negative {kind} for {field}, got '{shown}' instead."),
         }));
     };
     if n < 0.0 || (percentage && n > 100.0) {
-        let shown = if percentage { Value::from(n).to_string() } else { (n as i64).to_string() };
+        let shown = if n.fract() == 0.0 { (n as i64).to_string() } else { n.to_string() };
         let range = if percentage { "number between 0 and 100" } else { "non-negative integer" };
         return Err(StatesError::runtime(format!("Expected {range} for {field}, got '{shown}' instead.")));
     }

@@ -55,7 +55,7 @@ impl Run {
         let env = Env::new(&input, call.ctx, &lane.vars);
         let items = match &map.items {
             Some(Template::Jsonata(expr)) => env.jsonata_of_type(expr, "array"),
-            Some(template) => render(template, &env, "Items"),
+            Some(template) => render(template, &env),
             None => select(&map.items_path, &input),
         };
         let items = match items.map_err(|e| call.fail(e))? {
@@ -103,7 +103,7 @@ impl Run {
                     Some(selector) => {
                         let ctx = Context::new(self, name, call.ctx.entered, Some(&map_item));
                         let env = Env::new(input, &ctx, &item_lane.vars);
-                        render(selector, &env, "ItemSelector").map_err(|e| Halt::Error(call.fail(e)))
+                        render(selector, &env).map_err(|e| Halt::Error(call.fail(e)))
                     }
                     None => Ok(map_item.1.clone()),
                 };

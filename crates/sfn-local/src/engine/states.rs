@@ -33,8 +33,9 @@ pub(super) struct Done {
     /// What the matching choice rule's `Assign` gives (stored after the state's own).
     pub(super) assigned: Option<Map<String, Value>>,
     /// The index of the matching choice rule, whose JSONata `Output` (if any)
-    /// stands in for the state's.
-    pub(super) chosen: Option<usize>,
+    /// stands in for the state's. (16 bits keep `Done` small; a definition, at most
+    /// 1 MiB, cannot hold 65,536 rules.)
+    pub(super) chosen: Option<u16>,
 }
 
 impl Done {
@@ -182,11 +183,11 @@ impl Run {
             assigned.get_or_insert_with(Map::new).extend(rule_values);
         }
         let rule_output = match (&state.kind, done.chosen) {
-            (StateKind::Choice { choices, .. }, Some(i)) => choices.get(i).and_then(|c| c.output.as_ref()),
+            (StateKind::Choice { choices, .. }, Some(i)) => choices.get(usize::from(i)).and_then(|c| c.output.as_ref()),
             _ => None,
         };
         let output = match rule_output {
-            Some(template) => render(template, &env, "Output"),
+            Some(template) => render(template, &env),
             None => dataflow::output(&state.dataflow, done.placed, &env),
         };
         let output = output.map_err(|e| call.fail(e))?;
@@ -210,7 +211,7 @@ impl Run {
         let assigned = catcher.assign.as_ref().map(|a| dataflow::assignments(a, &env)).transpose();
         let assigned = assigned.map_err(|e| call.fail(e))?;
         let output = match (&catcher.output, call.state.language) {
-            (Some(template), _) => render(template, &env, "Output"),
+            (Some(template), _) => render(template, &env),
             (None, QueryLanguage::Jsonata) => Ok(error_output.clone()),
             (None, QueryLanguage::JsonPath) => place_result(&catcher.result_path, call.raw_input, error_output.clone()),
         };
@@ -249,7 +250,7 @@ impl Run {
         let value = match (result, parameters) {
             (Some(r), _) => r.clone(),
             // A Pass state's unresolvable path is not catchable: States.Runtime, as on AWS.
-            (None, Some(p)) => render(p, &call.env(&lane.vars), "Parameters").map_err(|e| {
+            (None, Some(p)) => render(p, &call.env(&lane.vars)).map_err(|e| {
                 let e = if e.error == names::PARAMETER_PATH_FAILURE { StatesError::runtime(e.cause) } else { e };
                 call.fail(e)
             })?,
@@ -271,7 +272,7 @@ impl Run {
                 let assigned = assign.as_ref().map(|a| dataflow::assignments(a, &env)).transpose();
                 let assigned = assigned.map_err(|e| call.fail(e))?;
                 let input = Done::input(call, call.effective.clone());
-                return Ok(Done { next: Some(next.clone()), assigned, chosen: Some(index), ..input });
+                return Ok(Done { next: Some(next.clone()), assigned, chosen: u16::try_from(index).ok(), ..input });
             }
         }
         let next = default.clone().ok_or_else(|| {
@@ -324,7 +325,7 @@ impl Run {
 fn condition_holds(condition: &Template, env: &Env<'_>) -> Result<bool, StatesError> {
     let value = match condition {
         Template::Jsonata(expr) => env.jsonata_of_type(expr, "boolean")?,
-        other => render(other, env, "Condition")?,
+        other => render(other, env)?,
     };
     Ok(value == Value::Bool(true))
 }

@@ -86,7 +86,12 @@ fn encoding_and_hashing() {
 fn math_add_takes_32_bit_integers_and_names_itself_when_refused() {
     assert_eq!(eval("States.MathAdd(2147483646, 1)", json!({})).unwrap(), json!(2147483647));
     assert_eq!(eval("States.MathAdd(-2147483647, -1)", json!({})).unwrap(), json!(-2147483648));
-    for refused in ["States.MathAdd(2147483647, 1)", "States.MathAdd(3000000000, 1)", "States.MathAdd('1', 2)", "States.MathAdd(true, 1)"] {
+    for refused in [
+        "States.MathAdd(2147483647, 1)",
+        "States.MathAdd(3000000000, 1)",
+        "States.MathAdd('1', 2)",
+        "States.MathAdd(true, 1)",
+    ] {
         let err = eval(refused, json!({})).unwrap_err();
         assert_eq!(err, StatesError::runtime("Invalid arguments in States.MathAdd"), "{refused}");
     }

@@ -68,9 +68,7 @@ impl Shortcut {
     /// must decide.
     pub(super) fn read(&self, states: &[(&str, &Value)], vars: &Variables) -> Option<Option<Value>> {
         let (start, fields) = match self {
-            Shortcut::States { member, fields } => {
-                (states.iter().find(|(k, _)| k == member).map(|(_, v)| *v), fields)
-            }
+            Shortcut::States { member, fields } => (states.iter().find(|(k, _)| k == member).map(|(_, v)| *v), fields),
             Shortcut::Variable { name, fields } => (vars.get(name), fields),
         };
         let Some(mut value) = start else { return Some(None) };
