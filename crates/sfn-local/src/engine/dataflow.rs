@@ -3,6 +3,8 @@
 //! `OutputPath` and JSONata's `Arguments` / `Output`, both through [`render`] for
 //! templates, and `Assign` for both.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value, json};
 
 use super::MAX_PAYLOAD_BYTES;
@@ -12,11 +14,13 @@ use crate::error::{StatesError, names};
 use crate::intrinsics;
 use crate::path::{Root, bracketed, type_name};
 
-/// The effective input: JSONPath's `InputPath`; a JSONata state reads its whole input.
-pub(super) fn effective_input(dataflow: &Dataflow, raw: &Value) -> Result<Value, StatesError> {
+/// The effective input: JSONPath's `InputPath`; a JSONata state reads its whole
+/// input. The whole input (`$`, the default) is borrowed, not copied.
+pub(super) fn effective_input<'v>(dataflow: &Dataflow, raw: &'v Value) -> Result<Cow<'v, Value>, StatesError> {
     match dataflow {
-        Dataflow::JsonPath { input_path, .. } => select(input_path, raw),
-        Dataflow::Jsonata { .. } => Ok(raw.clone()),
+        Dataflow::JsonPath { input_path: Selector::Path(p), .. } if p.is_root() => Ok(Cow::Borrowed(raw)),
+        Dataflow::JsonPath { input_path, .. } => select(input_path, raw).map(Cow::Owned),
+        Dataflow::Jsonata { .. } => Ok(Cow::Borrowed(raw)),
     }
 }
 
@@ -24,6 +28,7 @@ pub(super) fn effective_input(dataflow: &Dataflow, raw: &Value) -> Result<Value,
 /// JSONata's `Output` (reading `$states.input` and `$states.result`), or the result.
 pub(super) fn output(dataflow: &Dataflow, placed: Value, env: &Env<'_>) -> Result<Value, StatesError> {
     match dataflow {
+        Dataflow::JsonPath { output_path: Selector::Path(p), .. } if p.is_root() => Ok(placed),
         Dataflow::JsonPath { output_path, .. } => select(output_path, &placed),
         Dataflow::Jsonata { output: Some(template) } => render(template, env),
         Dataflow::Jsonata { output: None } => Ok(placed),

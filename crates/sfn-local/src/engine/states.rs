@@ -9,7 +9,9 @@ use super::dataflow::{self, check_size, place_result, render};
 use super::events::{EventKind, StateType};
 use super::task::Work;
 use super::{BoxFuture, Halt, Lane, Run, timing};
-use crate::asl::{Catcher, Choice, QueryLanguage, Rule, State, StateKind, StateMachine, Template, Text, WaitFor};
+use crate::asl::{
+    Catcher, Choice, Dataflow, QueryLanguage, Rule, State, StateKind, StateMachine, Template, Text, WaitFor,
+};
 use crate::choice;
 use crate::error::{StatesError, names};
 
@@ -143,7 +145,7 @@ impl Run {
             entered_event: lane.last_event,
         };
         let effective = dataflow::effective_input(&state.dataflow, &raw_input).map_err(|e| call.fail(e))?;
-        call.effective = &effective;
+        call.effective = &*effective;
         let done = match &state.kind {
             StateKind::Pass { result, parameters, result_path } => {
                 self.pass(&call, result.as_ref(), parameters.as_ref(), result_path, lane)?
@@ -158,7 +160,7 @@ impl Run {
             StateKind::Map(map) => self.handled(&call, &Work::Map(map), &map.handling, lane).await?,
             StateKind::Choice { choices, default } => Handled::Result(self.choose(&call, choices, default, lane)?),
             StateKind::Wait(wait) => Handled::Result(self.wait(&call, wait, lane).await?),
-            StateKind::Succeed => Handled::Result(Done::input(&call, effective.clone())),
+            StateKind::Succeed => Handled::Result(Done::input(&call, call.effective.clone())),
             StateKind::Fail { error, cause } => return Err(self.fail_state(&call, error, cause, lane)),
         };
         match done {
@@ -254,6 +256,8 @@ impl Run {
                 let e = if e.error == names::PARAMETER_PATH_FAILURE { StatesError::runtime(e.cause) } else { e };
                 call.fail(e)
             })?,
+            // A JSONata Pass state's `Output` replaces its input: no copy to carry.
+            (None, None) if matches!(call.state.dataflow, Dataflow::Jsonata { output: Some(_) }) => Value::Null,
             (None, None) => call.effective.clone(),
         };
         let kept = if call.assign_reads_result() { value.clone() } else { Value::Null };
