@@ -76,9 +76,8 @@ impl Expression {
     /// it does not bind itself (with `:=`, as a lambda parameter or a `@`/`#` binding),
     /// `$states` aside. A name bound anywhere in the expression counts as bound.
     pub fn free_variables(&self) -> BTreeSet<String> {
-        let Ok(tree) = serde_json::to_value(&*self.ast) else { return BTreeSet::new() };
         let (mut read, mut bound) = (BTreeSet::new(), BTreeSet::new());
-        collect_variables(&tree, &mut read, &mut bound);
+        collect_variables(&self.ast, &mut read, &mut bound);
         read.retain(|name| name != "states" && crate::path::is_variable_name(name) && !bound.contains(name));
         read
     }
@@ -118,37 +117,72 @@ impl Expression {
     }
 }
 
-/// The variables a serialised syntax tree reads (`{"Variable": name}`) and binds
-/// (lambda parameters, `$x := ...`, path-step `focus` and `index_var`).
-fn collect_variables(node: &Value, read: &mut BTreeSet<String>, bound: &mut BTreeSet<String>) {
-    match node {
-        Value::Object(map) => {
-            for (key, value) in map {
-                match (key.as_str(), value) {
-                    ("Variable", Value::String(name)) => {
-                        read.insert(name.clone());
-                    }
-                    ("params", Value::Array(params)) => {
-                        bound.extend(params.iter().filter_map(Value::as_str).map(str::to_owned));
-                    }
-                    ("focus" | "index_var", Value::String(name)) => {
-                        bound.insert(name.clone());
-                    }
-                    ("Binary", Value::Object(binary))
-                        if binary.get("op").and_then(Value::as_str) == Some("ColonEqual") =>
-                    {
-                        if let Some(Value::String(name)) = binary.get("lhs").and_then(|l| l.get("Variable")) {
-                            bound.insert(name.clone());
-                        }
-                    }
-                    _ => {}
-                }
-                collect_variables(value, read, bound);
+/// The variables a syntax tree reads (`$name`) and binds (lambda parameters,
+/// `$x := ...`, a path step's `@$x` / `#$x`). Each level runs through the engine's
+/// own stack guard: the parser takes expressions 1,000 levels deep.
+fn collect_variables(node: &AstNode, read: &mut BTreeSet<String>, bound: &mut BTreeSet<String>) {
+    use jsonata_core::ast::{BinaryOp, Stage};
+    jsonata_core::value::with_stack(|| {
+        let mut children: Vec<&AstNode> = Vec::new();
+        match node {
+            AstNode::Variable(name) => {
+                read.insert(name.clone());
             }
+            AstNode::Path { steps } => {
+                for step in steps {
+                    bound.extend(step.focus.iter().chain(&step.index_var).cloned());
+                    children.push(&step.node);
+                    children.extend(step.stages.iter().filter_map(|stage| match stage {
+                        Stage::Filter(filter) => Some(filter.as_ref()),
+                        _ => None,
+                    }));
+                }
+            }
+            AstNode::Binary { op, lhs, rhs } => {
+                if let (BinaryOp::ColonEqual, AstNode::Variable(name)) = (op, lhs.as_ref()) {
+                    bound.insert(name.clone());
+                }
+                children.extend([lhs.as_ref(), rhs.as_ref()]);
+            }
+            AstNode::Lambda { params, body, .. } => {
+                bound.extend(params.iter().cloned());
+                children.push(body);
+            }
+            AstNode::Unary { operand: inner, .. } | AstNode::FunctionApplication(inner) => children.push(inner),
+            AstNode::Function { args, .. }
+            | AstNode::Array(args)
+            | AstNode::ArrayGroup(args)
+            | AstNode::Block(args) => {
+                children.extend(args);
+            }
+            AstNode::Call { procedure, args } => {
+                children.push(procedure);
+                children.extend(args);
+            }
+            AstNode::Object(pairs) => children.extend(pairs.iter().flat_map(|(k, v)| [k, v])),
+            AstNode::ObjectTransform { input, pattern } => {
+                children.push(input);
+                children.extend(pattern.iter().flat_map(|(k, v)| [k, v]));
+            }
+            AstNode::Conditional { condition, then_branch, else_branch } => {
+                children.extend([condition.as_ref(), then_branch.as_ref()]);
+                children.extend(else_branch.as_deref());
+            }
+            AstNode::Sort { input, terms } => {
+                children.push(input);
+                children.extend(terms.iter().map(|(term, _)| term));
+            }
+            AstNode::Transform { location, update, delete } => {
+                children.extend([location.as_ref(), update.as_ref()]);
+                children.extend(delete.as_deref());
+            }
+            // Literals, names, wildcards and parent references read no variable.
+            _ => {}
         }
-        Value::Array(items) => items.iter().for_each(|item| collect_variables(item, read, bound)),
-        _ => {}
-    }
+        for child in children {
+            collect_variables(child, read, bound);
+        }
+    })
 }
 
 /// Every `$name` in the source (outside nothing: a name inside a string literal only
@@ -345,6 +379,26 @@ mod tests {
         assert_eq!(free("($x := 1; $x + $y)"), Ok(vec!["y".to_owned()]));
         assert_eq!(free("$map($states.input, function($v) { $v * $k })"), Ok(vec!["k".to_owned()]));
         assert_eq!(free("'$notavariable' & $"), Ok(vec![]));
+    }
+
+    #[test]
+    fn the_deepest_expressions_the_parser_takes_are_analysed_on_a_worker_sized_stack() {
+        let deep = [
+            format!("{}$x{}", "(".repeat(990), ")".repeat(990)),
+            format!("{}$x", "1 + ".repeat(990)),
+            format!("{}$x{}", "[".repeat(990), "]".repeat(990)),
+        ];
+        let analysed = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                deep.iter()
+                    .map(|source| Expression::parse(source).map(|e| e.free_variables().len()))
+                    .collect::<Vec<_>>()
+            })
+            .map(|thread| thread.join());
+        for result in analysed.into_iter().flatten().flatten() {
+            assert!(matches!(result, Ok(1) | Err(_)), "{result:?}");
+        }
     }
 
     #[test]
