@@ -8,6 +8,7 @@
 
 mod errors;
 mod fields;
+mod references;
 mod rules;
 mod validate;
 
@@ -232,13 +233,15 @@ pub enum Rule {
     Condition(Template),
 }
 
-/// A top-level choice rule: its test, where it leads, and the variables it assigns
-/// when it matches (on top of the state's own `Assign`).
+/// A top-level choice rule: its test, where it leads, the variables it assigns
+/// when it matches (on top of the state's own `Assign`) and, in JSONata, the
+/// state's output when it matches (in place of the state's own `Output`).
 #[derive(Debug, Clone)]
 pub struct Choice {
     pub rule: Rule,
     pub next: String,
     pub assign: Option<Template>,
+    pub output: Option<Template>,
 }
 
 #[derive(Debug, Clone)]

@@ -161,7 +161,9 @@ mod tests {
     fn holds(rule: Value, input: Value) -> Result<bool, StatesError> {
         let mut rule = rule;
         rule["Next"] = json!("T");
-        let def = json!({"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[rule]},"T":{"Type":"Succeed"}}});
+        // `limit` is assigned so that rules may read it (the values come from `TestSources`).
+        let def = json!({"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[rule],"Assign":{"limit":0}},
+            "T":{"Type":"Succeed"}}});
         let machine = parse_definition(&def.to_string()).unwrap();
         let Some(crate::asl::StateKind::Choice { choices, .. }) = machine.state("C").map(|s| &s.kind) else {
             panic!("not a choice")

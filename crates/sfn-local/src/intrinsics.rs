@@ -43,29 +43,36 @@ pub enum Function {
     Uuid,
 }
 
+/// Every function, by the name a definition calls it.
+const NAMES: &[(&str, Function)] = &[
+    ("States.Format", Function::Format),
+    ("States.StringToJson", Function::StringToJson),
+    ("States.JsonToString", Function::JsonToString),
+    ("States.Array", Function::Array),
+    ("States.ArrayPartition", Function::ArrayPartition),
+    ("States.ArrayContains", Function::ArrayContains),
+    ("States.ArrayRange", Function::ArrayRange),
+    ("States.ArrayGetItem", Function::ArrayGetItem),
+    ("States.ArrayLength", Function::ArrayLength),
+    ("States.ArrayUnique", Function::ArrayUnique),
+    ("States.Base64Encode", Function::Base64Encode),
+    ("States.Base64Decode", Function::Base64Decode),
+    ("States.Hash", Function::Hash),
+    ("States.JsonMerge", Function::JsonMerge),
+    ("States.MathRandom", Function::MathRandom),
+    ("States.MathAdd", Function::MathAdd),
+    ("States.StringSplit", Function::StringSplit),
+    ("States.UUID", Function::Uuid),
+];
+
 impl Function {
+    /// The name a definition calls it by (`States.MathAdd`).
+    pub fn name(self) -> &'static str {
+        NAMES.iter().find(|(_, f)| *f == self).map_or("States", |(name, _)| name)
+    }
+
     fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "States.Format" => Self::Format,
-            "States.StringToJson" => Self::StringToJson,
-            "States.JsonToString" => Self::JsonToString,
-            "States.Array" => Self::Array,
-            "States.ArrayPartition" => Self::ArrayPartition,
-            "States.ArrayContains" => Self::ArrayContains,
-            "States.ArrayRange" => Self::ArrayRange,
-            "States.ArrayGetItem" => Self::ArrayGetItem,
-            "States.ArrayLength" => Self::ArrayLength,
-            "States.ArrayUnique" => Self::ArrayUnique,
-            "States.Base64Encode" => Self::Base64Encode,
-            "States.Base64Decode" => Self::Base64Decode,
-            "States.Hash" => Self::Hash,
-            "States.JsonMerge" => Self::JsonMerge,
-            "States.MathRandom" => Self::MathRandom,
-            "States.MathAdd" => Self::MathAdd,
-            "States.StringSplit" => Self::StringSplit,
-            "States.UUID" => Self::Uuid,
-            _ => return None,
-        })
+        NAMES.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
     }
 
     /// The allowed argument counts (inclusive).
@@ -260,7 +267,9 @@ pub fn evaluate(call: &Call, sources: &dyn Sources) -> Result<Value, StatesError
                     Root::Context => "context object",
                     Root::Variable(_) => "variables",
                 };
-                StatesError::intrinsic(format!("The JsonPath {} could not be found in the {place}", q.as_str()))
+                // A path argument that matches nothing fails the state, uncatchable, as
+                // every intrinsic failure does on AWS.
+                StatesError::runtime(format!("The JsonPath {} could not be found in the {place}", q.as_str()))
             }),
             Arg::Call(inner) => evaluate(inner, sources),
         })
@@ -268,8 +277,11 @@ pub fn evaluate(call: &Call, sources: &dyn Sources) -> Result<Value, StatesError
     apply(call.function, args)
 }
 
-fn fail(function: Function, why: impl std::fmt::Display) -> StatesError {
-    StatesError::intrinsic(format!("States.{function:?}: {why}"))
+/// A function given arguments it cannot take. AWS fails the state with
+/// `States.Runtime` and this cause, without saying which argument or why ("Invalid
+/// arguments in States.MathAdd"); `_why` documents the rule at the call site.
+fn fail(function: Function, _why: impl std::fmt::Display) -> StatesError {
+    StatesError::runtime(format!("Invalid arguments in {}", function.name()))
 }
 
 fn want_str(function: Function, v: &Value) -> Result<String, StatesError> {
@@ -416,8 +428,12 @@ fn apply(function: Function, args: Vec<Value>) -> Result<Value, StatesError> {
             Ok(json!(n))
         }
         F::MathAdd => {
-            let (a, b) = (want_rounded(function, &args[0])?, want_rounded(function, &args[1])?);
-            a.checked_add(b).map(|n| json!(n)).ok_or_else(|| fail(function, "the sum overflows"))
+            // AWS adds 32-bit integers: an operand or a sum outside that range is refused.
+            let int32 = |v: &Value| {
+                i32::try_from(want_rounded(function, v)?).map_err(|_| fail(function, "outside the 32-bit range"))
+            };
+            let (a, b) = (int32(&args[0])?, int32(&args[1])?);
+            a.checked_add(b).map(|n| json!(n)).ok_or_else(|| fail(function, "the sum overflows 32 bits"))
         }
         F::StringSplit => {
             let s = want_str(function, &args[0])?;
@@ -483,113 +499,4 @@ fn format(template: &str, args: &[Value]) -> Result<Value, StatesError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::path::TestSources;
-
-    fn eval(expr: &str, input: Value) -> Result<Value, StatesError> {
-        evaluate(
-            &parse(expr).map_err(StatesError::intrinsic)?,
-            &TestSources::with_vars_in_input(input, json!({"Execution": {"Name": "run-1"}})),
-        )
-    }
-
-    #[test]
-    fn aws_edge_cases() {
-        assert_eq!(eval("States.MathAdd(1.6, 2)", json!({})).unwrap(), json!(4));
-        assert_eq!(eval("States.MathAdd($.a, $.b)", json!({"a": 1.2, "b": -0.4})).unwrap(), json!(1));
-        assert_eq!(
-            eval("States.Format('{} {}', $.o, $.l)", json!({"o": {"a": 1}, "l": [1, "x"]})).unwrap(),
-            json!("{\"a\":1} [1,\"x\"]")
-        );
-        assert_eq!(eval("States.StringToJson('')", json!({})).unwrap(), Value::Null);
-        assert_eq!(eval("States.StringToJson($.s)", json!({"s": "  "})).unwrap(), Value::Null);
-        assert_eq!(
-            eval("States.Array('a\\{b\\}', 'it\\'s', 'back\\\\slash')", json!({})).unwrap(),
-            json!(["a{b}", "it's", "back\\slash"])
-        );
-        assert_eq!(eval("States.Format('\\{\\} {} \\\\', 'x')", json!({})).unwrap(), json!("{} x \\"));
-        assert_eq!(
-            eval("States.Format('{} and {}', $name, $.vars.name)", json!({"vars": {"name": "v"}})).unwrap(),
-            json!("v and v")
-        );
-    }
-
-    #[test]
-    fn format_with_paths_context_and_escapes() {
-        let v = eval(
-            "States.Format('Hello {} from {}, \\{literal\\} it\\'s {}', $.name, $$.Execution.Name, $.n)",
-            json!({"name": "Ann", "n": 3}),
-        );
-        assert_eq!(v.unwrap(), json!("Hello Ann from run-1, {literal} it's 3"));
-        assert_eq!(eval("States.Format('{} {}', 'a')", json!({})).unwrap_err().error, "States.IntrinsicFailure");
-    }
-
-    #[test]
-    fn json_round_trip() {
-        assert_eq!(eval("States.StringToJson($.s)", json!({"s": "{\"a\":[1,2]}"})).unwrap(), json!({"a": [1, 2]}));
-        assert_eq!(eval("States.JsonToString($.o)", json!({"o": {"a": 1}})).unwrap(), json!("{\"a\":1}"));
-        assert!(eval("States.StringToJson('nope{')", json!({})).is_err());
-    }
-
-    #[test]
-    fn arrays() {
-        assert_eq!(
-            eval("States.Array('a', 1, true, null, $.x)", json!({"x": [1]})).unwrap(),
-            json!(["a", 1, true, null, [1]])
-        );
-        assert_eq!(
-            eval("States.ArrayPartition($.a, 2)", json!({"a": [1, 2, 3, 4, 5]})).unwrap(),
-            json!([[1, 2], [3, 4], [5]])
-        );
-        assert_eq!(eval("States.ArrayContains($.a, 3)", json!({"a": [1, 3]})).unwrap(), json!(true));
-        assert_eq!(eval("States.ArrayRange(1, 9, 2)", json!({})).unwrap(), json!([1, 3, 5, 7, 9]));
-        assert_eq!(eval("States.ArrayRange(5, 1, -2)", json!({})).unwrap(), json!([5, 3, 1]));
-        assert!(eval("States.ArrayRange(1, 2000, 1)", json!({})).is_err());
-        assert_eq!(eval("States.ArrayGetItem($.a, 1)", json!({"a": [7, 8]})).unwrap(), json!(8));
-        assert!(eval("States.ArrayGetItem($.a, 5)", json!({"a": [7, 8]})).is_err());
-        assert_eq!(eval("States.ArrayLength($.a)", json!({"a": [7, 8]})).unwrap(), json!(2));
-        assert_eq!(eval("States.ArrayUnique($.a)", json!({"a": [1, 2, 1, "1"]})).unwrap(), json!([1, 2, "1"]));
-        assert_eq!(eval("States.ArrayLength(States.Array(1, 2, 3))", json!({})).unwrap(), json!(3));
-    }
-
-    #[test]
-    fn encoding_and_hashing() {
-        assert_eq!(eval("States.Base64Encode('Data to encode')", json!({})).unwrap(), json!("RGF0YSB0byBlbmNvZGU="));
-        assert_eq!(eval("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')", json!({})).unwrap(), json!("Data to encode"));
-        assert_eq!(
-            eval("States.Hash('input data', 'SHA-1')", json!({})).unwrap(),
-            json!("aaff4a450a104cd177d28d18d74485e8cae074b7")
-        );
-        assert_eq!(eval("States.Hash('', 'MD5')", json!({})).unwrap(), json!("d41d8cd98f00b204e9800998ecf8427e"));
-        assert!(eval("States.Hash('x', 'CRC32')", json!({})).is_err());
-    }
-
-    #[test]
-    fn math_split_merge_uuid() {
-        assert_eq!(eval("States.MathAdd($.a, -3)", json!({"a": 10})).unwrap(), json!(7));
-        let r = eval("States.MathRandom(1, 10)", json!({})).unwrap().as_i64().unwrap();
-        assert!((1..10).contains(&r));
-        assert_eq!(
-            eval("States.MathRandom(1, 1000, 7)", json!({})).unwrap(),
-            eval("States.MathRandom(1, 1000, 7)", json!({})).unwrap()
-        );
-        assert_eq!(eval("States.StringSplit('a.b+c,d', '.+,')", json!({})).unwrap(), json!(["a", "b", "c", "d"]));
-        assert_eq!(
-            eval("States.JsonMerge($.a, $.b, false)", json!({"a": {"x": 1, "y": {"z": 1}}, "b": {"y": 2}})).unwrap(),
-            json!({"x": 1, "y": 2})
-        );
-        let id = eval("States.UUID()", json!({})).unwrap();
-        assert_eq!(id.as_str().map(str::len), Some(36));
-    }
-
-    #[test]
-    fn parse_errors_name_the_problem() {
-        assert!(parse("States.Nope(1)").unwrap_err().contains("unknown function"));
-        assert!(parse("States.MathAdd(1)").unwrap_err().contains("takes 2 arguments"));
-        assert!(parse("States.Format('x'").is_err());
-        assert!(parse("States.Array(1) extra").is_err());
-        assert!(parse("States.Array(bogus)").is_err());
-        assert_eq!(eval("States.ArrayLength($.missing)", json!({})).unwrap_err().error, "States.IntrinsicFailure");
-    }
-}
+mod tests;

@@ -46,6 +46,11 @@ impl JsonPath {
         &self.raw
     }
 
+    /// Whether the path is `$`, which selects the whole document.
+    pub fn is_root(&self) -> bool {
+        self.raw == "$"
+    }
+
     /// The selected value: `None` when a definite path matches nothing.
     pub fn select(&self, doc: &Value) -> Option<Value> {
         if self.raw == "$" {

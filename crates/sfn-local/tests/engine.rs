@@ -298,7 +298,9 @@ async fn bad_paths_raise_the_right_errors() {
     assert_eq!(run(result_path, json!({"s": "text"})).await.0.error.as_deref(), Some("States.ResultPathMatchFailure"));
 
     let intrinsic = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"a.$": "States.StringToJson($.s)"}, "End": true}}});
-    assert_eq!(run(intrinsic, json!({"s": "{broken"})).await.0.error.as_deref(), Some("States.IntrinsicFailure"));
+    // On AWS an intrinsic function given arguments it cannot take fails the state with
+    // States.Runtime ("Invalid arguments in States.StringToJson"), not States.IntrinsicFailure.
+    assert_eq!(run(intrinsic, json!({"s": "{broken"})).await.0.error.as_deref(), Some("States.Runtime"));
 
     let output_path = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "OutputPath": "$.gone", "End": true}}});
     assert_eq!(run(output_path, json!({})).await.0.error.as_deref(), Some("States.Runtime"));

@@ -7,7 +7,7 @@ use super::validate::Validator;
 use super::{Amount, Handling, QueryLanguage, ResultTarget, Selector, Template, Text};
 use crate::intrinsics;
 use crate::jsonata::{self, Expression};
-use crate::path::{JsonPath, Query, ReferencePath, is_variable_name};
+use crate::path::{JsonPath, Query, ReferencePath, Root, is_variable_name};
 
 impl Validator {
     pub(super) fn handling(&mut self, obj: &Map<String, Value>, at: &str) -> Handling {
@@ -34,7 +34,13 @@ impl Validator {
         }
         let Some(source) = value.as_str().and_then(jsonata::embedded) else { return Ok(None) };
         match Expression::parse(source) {
-            Ok(e) => Ok(Some(e)),
+            Ok(e) => {
+                for name in e.free_variables() {
+                    self.scopes.reference(&name, at);
+                }
+                let field = at.strip_prefix(self.state_at.as_str()).map_or(at, |f| f.trim_start_matches('/'));
+                Ok(Some(e.at_field(field)))
+            }
             Err(e) => {
                 self.schema(format!("The JSONata expression '{source}' is invalid: {e}"), at);
                 Err(())
@@ -86,7 +92,10 @@ impl Validator {
                 None
             }
             (None, Some(Value::String(raw))) if intrinsics::looks_like_call(raw) => match intrinsics::parse(raw) {
-                Ok(call) => Some(Text::Intrinsic(call)),
+                Ok(call) => {
+                    self.note_call(&call, &format!("{at}/{path_field}"));
+                    Some(Text::Intrinsic(call))
+                }
                 Err(e) => {
                     self.schema(e, &format!("{at}/{path_field}"));
                     None
@@ -132,7 +141,10 @@ impl Validator {
     /// A path on the input, the context object (`$$`) or a variable (`$name`).
     pub(super) fn query(&mut self, v: &Value, at: &str) -> Option<Query> {
         match v.as_str().map(Query::parse) {
-            Some(Ok(q)) => Some(q),
+            Some(Ok(q)) => {
+                self.note_query(&q, at);
+                Some(q)
+            }
             Some(Err(e)) => {
                 self.schema(e, at);
                 None
@@ -186,6 +198,8 @@ impl Validator {
                 self.schema(format!("The variable name '{name}' is invalid"), &format!("{at}/{key}"));
             } else if name == "states" {
                 self.schema("The variable name 'states' is reserved", &format!("{at}/{key}"));
+            } else {
+                self.scopes.assign(name);
             }
         }
         Some(match self.language {
@@ -267,7 +281,10 @@ impl Validator {
         let field = key.strip_suffix(".$").unwrap_or(key).to_owned();
         if intrinsics::looks_like_call(raw) {
             return match intrinsics::parse(raw) {
-                Ok(call) => Template::Intrinsic { field, call },
+                Ok(call) => {
+                    self.note_call(&call, at);
+                    Template::Intrinsic { field, call }
+                }
                 Err(e) => {
                     self.schema(e, at);
                     Template::Literal(Value::Null)
@@ -275,10 +292,31 @@ impl Validator {
             };
         }
         match Query::parse(raw) {
-            Ok(query) => Template::Path { field, query },
+            Ok(query) => {
+                self.note_query(&query, at);
+                Template::Path { field, query }
+            }
             Err(e) => {
                 self.schema(e, at);
                 Template::Literal(Value::Null)
+            }
+        }
+    }
+
+    /// A path rooted in a variable is a reference to it.
+    fn note_query(&mut self, query: &Query, at: &str) {
+        if let Root::Variable(name) = &query.root {
+            self.scopes.reference(name, at);
+        }
+    }
+
+    /// The variables an intrinsic function's arguments read, nested calls included.
+    fn note_call(&mut self, call: &intrinsics::Call, at: &str) {
+        for arg in &call.args {
+            match arg {
+                intrinsics::Arg::Path(query) => self.note_query(query, at),
+                intrinsics::Arg::Call(inner) => self.note_call(inner, at),
+                intrinsics::Arg::Literal(_) => {}
             }
         }
     }

@@ -24,8 +24,15 @@ impl Validator {
                         QueryLanguage::Jsonata => self.condition_rule(rule, &rule_at),
                     };
                     let assign = rule.get("Assign").and_then(|a| self.assign(a, &format!("{rule_at}/Assign")));
+                    // `Output` on a rule exists in JSONata only (JSONPath rules refuse it above).
+                    let output = match self.language {
+                        QueryLanguage::Jsonata => {
+                            rule.get("Output").map(|o| self.jsonata_template(o, &format!("{rule_at}/Output")))
+                        }
+                        QueryLanguage::JsonPath => None,
+                    };
                     if let (Some(rule), Some(next)) = (parsed, next) {
-                        choices.push(Choice { rule, next: next.to_owned(), assign });
+                        choices.push(Choice { rule, next: next.to_owned(), assign, output });
                     }
                 }
             }
@@ -41,7 +48,7 @@ impl Validator {
             return None;
         };
         for key in obj.keys() {
-            if !["Condition", "Next", "Comment", "Assign"].contains(&key.as_str()) {
+            if !["Condition", "Next", "Comment", "Assign", "Output"].contains(&key.as_str()) {
                 let why = if key == "Variable" || key == "And" || key == "Or" || key == "Not" {
                     format!("The field '{key}' is not supported in a state whose QueryLanguage is JSONata")
                 } else {
@@ -75,8 +82,8 @@ impl Validator {
                 || ((key == "Next" || key == "Assign") && top)
                 || COMPARISONS.iter().any(|(n, _)| key == n || key.strip_suffix("Path") == Some(n));
             if !known {
-                let why = if key == "Condition" {
-                    "The field 'Condition' is not supported in a state whose QueryLanguage is JSONPath".to_owned()
+                let why = if key == "Condition" || (key == "Output" && top) {
+                    format!("The field '{key}' is not supported in a state whose QueryLanguage is JSONPath")
                 } else {
                     format!("The field '{key}' is not supported in a choice rule")
                 };

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::errors::{DefinitionError, DefinitionErrors, ErrorCode};
+use super::references::Scopes;
 use super::{Amount, Dataflow, MapState, QueryLanguage, State, StateKind, StateMachine, WaitFor, targets};
 
 /// Parses and validates a definition (JSON text).
@@ -18,8 +19,14 @@ pub fn parse_definition(text: &str) -> Result<StateMachine, DefinitionErrors> {
             message: e.to_string(),
         }])
     })?;
-    let mut v = Validator { errors: Vec::new(), language: QueryLanguage::JsonPath };
+    let mut v = Validator {
+        errors: Vec::new(),
+        language: QueryLanguage::JsonPath,
+        state_at: String::new(),
+        scopes: Scopes::default(),
+    };
     let machine = v.machine(&value, "", true);
+    v.check_references();
     match machine {
         Some(m) if v.errors.is_empty() => Ok(m),
         _ if v.errors.is_empty() => Err(DefinitionErrors(vec![DefinitionError {
@@ -35,6 +42,11 @@ pub(super) struct Validator {
     pub(super) errors: Vec<DefinitionError>,
     /// The query language of the state being read.
     pub(super) language: QueryLanguage,
+    /// The place of the state being read (`/States/A`): a field's place in its
+    /// state (`Arguments/Input/id`) is what AWS's causes quote.
+    pub(super) state_at: String,
+    /// The variables assigned and referenced, by scope.
+    pub(super) scopes: Scopes,
 }
 
 /// Each state type's fields in both query languages (`Type`, `Comment`,
@@ -131,24 +143,45 @@ impl Validator {
     /// `QueryLanguage` of a machine or state, `inherited` when absent. A JSONata
     /// machine's states cannot be JSONPath (Transforming data with JSONata).
     fn query_language(&mut self, obj: &Map<String, Value>, inherited: QueryLanguage, at: &str) -> QueryLanguage {
-        let at = format!("{at}/QueryLanguage");
         match obj.get("QueryLanguage") {
             None => inherited,
             Some(Value::String(s)) if s == "JSONata" => QueryLanguage::Jsonata,
             Some(Value::String(s)) if s == "JSONPath" => {
                 if inherited == QueryLanguage::Jsonata {
-                    self.schema("A state cannot use JSONPath when the state machine's QueryLanguage is JSONata", &at);
+                    // AWS's words, at the state's place (ValidateStateMachineDefinition).
+                    self.schema(
+                        "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                        at,
+                    );
                 }
                 QueryLanguage::JsonPath
             }
             Some(other) => {
+                let at = format!("{at}/QueryLanguage");
                 self.schema(format!("QueryLanguage must be JSONPath or JSONata, got {other}"), &at);
                 inherited
             }
         }
     }
 
+    /// A variable referenced where no `Assign` in scope ever sets it.
+    fn check_references(&mut self) {
+        let unassigned: Vec<(String, String)> =
+            self.scopes.unassigned().into_iter().map(|(n, at)| (n.to_owned(), at.to_owned())).collect();
+        for (name, at) in unassigned {
+            self.schema(format!("The variable '{name}' is referenced but never assigned"), &at);
+        }
+    }
+
+    /// A state machine, Parallel branch or Map processor: a variable scope of its own.
     pub(super) fn machine(&mut self, value: &Value, at: &str, top: bool) -> Option<StateMachine> {
+        self.scopes.enter();
+        let machine = self.machine_body(value, at, top);
+        self.scopes.leave();
+        machine
+    }
+
+    fn machine_body(&mut self, value: &Value, at: &str, top: bool) -> Option<StateMachine> {
         let Some(obj) = value.as_object() else {
             self.schema("a state machine must be an object", at);
             return None;
@@ -164,19 +197,27 @@ impl Validator {
             }
         }
         let machine_language = if top { self.query_language(obj, QueryLanguage::JsonPath, at) } else { self.language };
-        let start_at = match obj.get("StartAt").and_then(Value::as_str) {
-            Some(s) => s.to_owned(),
-            None => {
-                self.schema("The field 'StartAt' is required and must be a string", &format!("{at}/StartAt"));
+        // AWS names the missing fields together, at the machine's place.
+        let missing: Vec<&str> = ["States", "StartAt"].into_iter().filter(|f| !obj.contains_key(*f)).collect();
+        if !missing.is_empty() {
+            self.schema(format!("These fields are required: [{}]", missing.join(", ")), at);
+        }
+        let start_at = match obj.get("StartAt").map(Value::as_str) {
+            Some(Some(s)) => s.to_owned(),
+            Some(None) => {
+                self.schema("The field 'StartAt' must be a string", &format!("{at}/StartAt"));
                 String::new()
             }
+            None => String::new(),
         };
         let timeout_seconds = match obj.get("TimeoutSeconds") {
             Some(t) if top => self.positive_int(t, &format!("{at}/TimeoutSeconds")),
             _ => None,
         };
         let Some(states_obj) = obj.get("States").and_then(Value::as_object) else {
-            self.schema("The field 'States' is required and must be an object", &format!("{at}/States"));
+            if obj.contains_key("States") {
+                self.schema("The field 'States' must be an object", &format!("{at}/States"));
+            }
             return None;
         };
         if states_obj.is_empty() {
@@ -271,6 +312,14 @@ impl Validator {
     }
 
     fn state(&mut self, value: &Value, at: &str) -> Option<State> {
+        // A Parallel branch's or Map processor's states are read inside this one.
+        let outer_at = std::mem::replace(&mut self.state_at, at.to_owned());
+        let state = self.state_body(value, at);
+        self.state_at = outer_at;
+        state
+    }
+
+    fn state_body(&mut self, value: &Value, at: &str) -> Option<State> {
         let Some(obj) = value.as_object() else {
             self.schema("a state must be an object", at);
             return None;

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::{Run, timestamp_text};
 use crate::error::{StatesError, names};
-use crate::path::Sources;
+use crate::jsonata::Expression;
+use crate::path::{Sources, type_name};
 use crate::variables::Variables;
 
 /// The context object for one state, built only when a path asks for it.
@@ -95,27 +96,39 @@ impl<'a> Env<'a> {
         states
     }
 
-    /// Evaluates a JSONata expression for the field `field`; "undefined" is an error,
-    /// as AWS has no value to put in the field.
-    pub(super) fn jsonata(&self, expr: &crate::jsonata::Expression, field: &str) -> Result<Value, StatesError> {
-        let evaluated = expr.evaluate(&self.states(expr.reads_context()), self.vars).map_err(|e| {
+    /// Evaluates a JSONata expression; "undefined" is an error, as AWS has no value
+    /// to put in the field. Causes name the expression's field as AWS does
+    /// (`Arguments/Input/id`).
+    pub(super) fn jsonata(&self, expr: &Expression) -> Result<Value, StatesError> {
+        let failed = |what: String| {
             StatesError::new(
                 names::QUERY_EVALUATION_ERROR,
-                format!(
-                    "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {e}",
-                    expr.source()
-                ),
+                format!("The JSONata expression '{}' specified for the field '{}' {what}", expr.source(), expr.field()),
             )
-        })?;
-        evaluated.ok_or_else(|| {
-            StatesError::new(
-                names::QUERY_EVALUATION_ERROR,
-                format!(
-                    "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
-                    expr.source()
-                ),
-            )
-        })
+        };
+        let evaluated = expr
+            .evaluate(&self.states(expr.reads_context()), self.vars)
+            .map_err(|e| failed(format!("threw an error during evaluation. {e}")))?;
+        evaluated.ok_or_else(|| failed("returned nothing (undefined).".to_owned()))
+    }
+
+    /// [`Env::jsonata`] for a field that takes one type of value (`Items` an array,
+    /// `Condition` a boolean), with AWS's cause for a value of another type.
+    pub(super) fn jsonata_of_type(&self, expr: &Expression, expected: &str) -> Result<Value, StatesError> {
+        let value = self.jsonata(expr)?;
+        if type_name(&value) == expected {
+            return Ok(value);
+        }
+        Err(StatesError::new(
+            names::QUERY_EVALUATION_ERROR,
+            format!(
+                "The JSONata expression '{}' specified for the field '{}' returned an unexpected result type. \
+                 Expected '{expected}', but was '{}' for value: {value}",
+                expr.source(),
+                expr.field(),
+                type_name(&value)
+            ),
+        ))
     }
 }
 

@@ -3,6 +3,8 @@
 //! `OutputPath` and JSONata's `Arguments` / `Output`, both through [`render`] for
 //! templates, and `Assign` for both.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value, json};
 
 use super::MAX_PAYLOAD_BYTES;
@@ -12,11 +14,13 @@ use crate::error::{StatesError, names};
 use crate::intrinsics;
 use crate::path::{Root, bracketed, type_name};
 
-/// The effective input: JSONPath's `InputPath`; a JSONata state reads its whole input.
-pub(super) fn effective_input(dataflow: &Dataflow, raw: &Value) -> Result<Value, StatesError> {
+/// The effective input: JSONPath's `InputPath`; a JSONata state reads its whole
+/// input. The whole input (`$`, the default) is borrowed, not copied.
+pub(super) fn effective_input<'v>(dataflow: &Dataflow, raw: &'v Value) -> Result<Cow<'v, Value>, StatesError> {
     match dataflow {
-        Dataflow::JsonPath { input_path, .. } => select(input_path, raw),
-        Dataflow::Jsonata { .. } => Ok(raw.clone()),
+        Dataflow::JsonPath { input_path: Selector::Path(p), .. } if p.is_root() => Ok(Cow::Borrowed(raw)),
+        Dataflow::JsonPath { input_path, .. } => select(input_path, raw).map(Cow::Owned),
+        Dataflow::Jsonata { .. } => Ok(Cow::Borrowed(raw)),
     }
 }
 
@@ -24,8 +28,9 @@ pub(super) fn effective_input(dataflow: &Dataflow, raw: &Value) -> Result<Value,
 /// JSONata's `Output` (reading `$states.input` and `$states.result`), or the result.
 pub(super) fn output(dataflow: &Dataflow, placed: Value, env: &Env<'_>) -> Result<Value, StatesError> {
     match dataflow {
+        Dataflow::JsonPath { output_path: Selector::Path(p), .. } if p.is_root() => Ok(placed),
         Dataflow::JsonPath { output_path, .. } => select(output_path, &placed),
-        Dataflow::Jsonata { output: Some(template) } => render(template, env, "Output"),
+        Dataflow::Jsonata { output: Some(template) } => render(template, env),
         Dataflow::Jsonata { output: None } => Ok(placed),
     }
 }
@@ -33,7 +38,7 @@ pub(super) fn output(dataflow: &Dataflow, placed: Value, env: &Env<'_>) -> Resul
 /// `Assign`'s values, all computed before any is stored (a state's expressions read
 /// the variables as they were when it started).
 pub(super) fn assignments(assign: &Template, env: &Env<'_>) -> Result<Map<String, Value>, StatesError> {
-    match render(assign, env, "Assign")? {
+    match render(assign, env)? {
         Value::Object(values) => Ok(values),
         other => Err(StatesError::runtime(format!("Assign must give an object, not a {}", type_name(&other)))),
     }
@@ -53,18 +58,19 @@ pub(super) fn select(selector: &Selector, input: &Value) -> Result<Value, States
     }
 }
 
-/// A template's value. `field` names the definition field, for error causes.
-pub(super) fn render(template: &Template, env: &Env<'_>, field: &str) -> Result<Value, StatesError> {
+/// A template's value (each `.$` path and `{% %}` expression knows its field, for
+/// error causes).
+pub(super) fn render(template: &Template, env: &Env<'_>) -> Result<Value, StatesError> {
     Ok(match template {
         Template::Literal(v) => v.clone(),
         Template::Object(fields) => {
             let mut out = Map::with_capacity(fields.len());
             for (key, t) in fields {
-                out.insert(key.clone(), render(t, env, key)?);
+                out.insert(key.clone(), render(t, env)?);
             }
             Value::Object(out)
         }
-        Template::Array(items) => Value::Array(items.iter().map(|t| render(t, env, field)).collect::<Result<_, _>>()?),
+        Template::Array(items) => Value::Array(items.iter().map(|t| render(t, env)).collect::<Result<_, _>>()?),
         Template::Path { field, query } => query.select(env).ok_or_else(|| {
             let place = match &query.root {
                 Root::Input => format!("in the input '{}'", env.input),
@@ -80,7 +86,7 @@ pub(super) fn render(template: &Template, env: &Env<'_>, field: &str) -> Result<
             )
         })?,
         Template::Intrinsic { call, .. } => intrinsics::evaluate(call, env)?,
-        Template::Jsonata(expr) => env.jsonata(expr, field)?,
+        Template::Jsonata(expr) => env.jsonata(expr)?,
     })
 }
 
@@ -89,9 +95,13 @@ pub(super) fn place_result(target: &ResultTarget, raw_input: &Value, result: Val
     match target {
         ResultTarget::Discard => Ok(raw_input.clone()),
         ResultTarget::Path(p) if p.is_root() => Ok(result),
-        ResultTarget::Path(p) => {
-            p.set(raw_input.clone(), result).map_err(|e| StatesError::new(names::RESULT_PATH_MATCH_FAILURE, e))
-        }
+        // AWS's cause quotes the path and the whole input, as JSON.
+        ResultTarget::Path(p) => p.set(raw_input.clone(), result).map_err(|_| {
+            StatesError::new(
+                names::RESULT_PATH_MATCH_FAILURE,
+                format!("Unable to apply ReferencePath {} to input {raw_input}", p.as_str()),
+            )
+        }),
     }
 }
 
@@ -107,22 +117,51 @@ pub(super) fn check_size(value: &Value, what: &str) -> Result<String, StatesErro
     Ok(text)
 }
 
-/// A Map's `MaxConcurrency` / `ToleratedFailure...` number.
+/// A Map's `MaxConcurrency` / `ToleratedFailureCount` / `ToleratedFailurePercentage`
+/// (`field`): fixed, from a path, or from an expression. A path's value may be an
+/// integer or a string holding one, as AWS reads it; AWS's causes are quoted from
+/// its `MaxConcurrencyPath` behaviour, which the two tolerance paths follow here.
 pub(super) fn resolve_amount(amount: &Amount, env: &Env<'_>, field: &str) -> Result<f64, StatesError> {
-    let value = match amount {
+    let (value, path) = match amount {
         Amount::Fixed(n) => return Ok(*n),
-        Amount::FromPath(q) => q.select(env).ok_or_else(|| {
-            StatesError::runtime(format!(
-                "The {field}Path field references a path that could not be found: {}",
-                q.as_str()
-            ))
-        })?,
-        Amount::Jsonata(expr) => env.jsonata(expr, field)?,
+        Amount::FromPath(q) => {
+            let value = q.select(env).ok_or_else(|| {
+                StatesError::runtime(format!(
+                    "The {field}Path field references a path that could not be found: {}",
+                    q.as_str()
+                ))
+            })?;
+            (value, Some(q.as_str()))
+        }
+        Amount::Jsonata(expr) => (env.jsonata_of_type(expr, "number")?, None),
     };
-    match value.as_f64() {
-        Some(n) if n >= 0.0 => Ok(n),
-        _ => Err(StatesError::runtime(format!("The {field} field must be a non-negative number, got {value}"))),
+    let percentage = field == "ToleratedFailurePercentage";
+    let number = match &value {
+        Value::Number(n) if percentage => n.as_f64(),
+        Value::Number(n) => n.as_i64().map(|i| i as f64),
+        Value::String(s) if percentage => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+        Value::String(s) => s.trim().parse::<i64>().ok().map(|i| i as f64),
+        _ => None,
+    };
+    let kind = if percentage { "number" } else { "integer" };
+    let Some(n) = number else {
+        let shown = match &value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        return Err(StatesError::runtime(match path {
+            Some(path) => {
+                format!("The {field}Path field refers to value \"{shown}\" which is not a valid {kind}: {path}")
+            }
+            None => format!("Expected non-negative {kind} for {field}, got '{shown}' instead."),
+        }));
+    };
+    if n < 0.0 || (percentage && n > 100.0) {
+        let shown = if n.fract() == 0.0 { (n as i64).to_string() } else { n.to_string() };
+        let range = if percentage { "number between 0 and 100" } else { "non-negative integer" };
+        return Err(StatesError::runtime(format!("Expected {range} for {field}, got '{shown}' instead.")));
     }
+    Ok(n)
 }
 
 /// Fail's `Error` / `Cause`.
@@ -136,7 +175,7 @@ pub(super) fn resolve_text(text: &Text, env: &Env<'_>, field: &str) -> Result<St
             ))
         })?,
         Text::Intrinsic(call) => intrinsics::evaluate(call, env)?,
-        Text::Jsonata(expr) => env.jsonata(expr, field)?,
+        Text::Jsonata(expr) => env.jsonata_of_type(expr, "string")?,
     };
     match value {
         Value::String(s) => Ok(s),

@@ -10,7 +10,7 @@ use super::dataflow::{render, resolve_amount, select};
 use super::events::EventKind;
 use super::states::Call;
 use super::{Halt, Lane, Run, UNBOUNDED_MAP_CONCURRENCY};
-use crate::asl::{MapState, StateMachine};
+use crate::asl::{MapState, StateMachine, Template};
 use crate::error::{StatesError, names};
 use crate::path::type_name;
 
@@ -54,7 +54,8 @@ impl Run {
         let name = call.name;
         let env = Env::new(&input, call.ctx, &lane.vars);
         let items = match &map.items {
-            Some(template) => render(template, &env, "Items"),
+            Some(Template::Jsonata(expr)) => env.jsonata_of_type(expr, "array"),
+            Some(template) => render(template, &env),
             None => select(&map.items_path, &input),
         };
         let items = match items.map_err(|e| call.fail(e))? {
@@ -102,7 +103,7 @@ impl Run {
                     Some(selector) => {
                         let ctx = Context::new(self, name, call.ctx.entered, Some(&map_item));
                         let env = Env::new(input, &ctx, &item_lane.vars);
-                        render(selector, &env, "ItemSelector").map_err(|e| Halt::Error(call.fail(e)))
+                        render(selector, &env).map_err(|e| Halt::Error(call.fail(e)))
                     }
                     None => Ok(map_item.1.clone()),
                 };

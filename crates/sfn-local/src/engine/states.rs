@@ -9,7 +9,9 @@ use super::dataflow::{self, check_size, place_result, render};
 use super::events::{EventKind, StateType};
 use super::task::Work;
 use super::{BoxFuture, Halt, Lane, Run, timing};
-use crate::asl::{Catcher, Choice, QueryLanguage, Rule, State, StateKind, StateMachine, Template, Text, WaitFor};
+use crate::asl::{
+    Catcher, Choice, Dataflow, QueryLanguage, Rule, State, StateKind, StateMachine, Template, Text, WaitFor,
+};
 use crate::choice;
 use crate::error::{StatesError, names};
 
@@ -32,13 +34,17 @@ pub(super) struct Done {
     pub(super) next: Option<String>,
     /// What the matching choice rule's `Assign` gives (stored after the state's own).
     pub(super) assigned: Option<Map<String, Value>>,
+    /// The index of the matching choice rule, whose JSONata `Output` (if any)
+    /// stands in for the state's. (16 bits keep `Done` small; a definition, at most
+    /// 1 MiB, cannot hold 65,536 rules.)
+    pub(super) chosen: Option<u16>,
 }
 
 impl Done {
     /// A state without a result: its effective input goes on.
     fn input(call: &Call<'_>, effective: Value) -> Self {
         let result = if call.assign_reads_result() { effective.clone() } else { Value::Null };
-        Done { result, placed: effective, has_result: false, next: None, assigned: None }
+        Done { result, placed: effective, has_result: false, next: None, assigned: None, chosen: None }
     }
 }
 
@@ -139,7 +145,7 @@ impl Run {
             entered_event: lane.last_event,
         };
         let effective = dataflow::effective_input(&state.dataflow, &raw_input).map_err(|e| call.fail(e))?;
-        call.effective = &effective;
+        call.effective = &*effective;
         let done = match &state.kind {
             StateKind::Pass { result, parameters, result_path } => {
                 self.pass(&call, result.as_ref(), parameters.as_ref(), result_path, lane)?
@@ -154,7 +160,7 @@ impl Run {
             StateKind::Map(map) => self.handled(&call, &Work::Map(map), &map.handling, lane).await?,
             StateKind::Choice { choices, default } => Handled::Result(self.choose(&call, choices, default, lane)?),
             StateKind::Wait(wait) => Handled::Result(self.wait(&call, wait, lane).await?),
-            StateKind::Succeed => Handled::Result(Done::input(&call, effective.clone())),
+            StateKind::Succeed => Handled::Result(Done::input(&call, call.effective.clone())),
             StateKind::Fail { error, cause } => return Err(self.fail_state(&call, error, cause, lane)),
         };
         match done {
@@ -178,7 +184,15 @@ impl Run {
         if let Some(rule_values) = done.assigned {
             assigned.get_or_insert_with(Map::new).extend(rule_values);
         }
-        let output = dataflow::output(&state.dataflow, done.placed, &env).map_err(|e| call.fail(e))?;
+        let rule_output = match (&state.kind, done.chosen) {
+            (StateKind::Choice { choices, .. }, Some(i)) => choices.get(usize::from(i)).and_then(|c| c.output.as_ref()),
+            _ => None,
+        };
+        let output = match rule_output {
+            Some(template) => render(template, &env),
+            None => dataflow::output(&state.dataflow, done.placed, &env),
+        };
+        let output = output.map_err(|e| call.fail(e))?;
         if let Some(values) = assigned {
             lane.vars.assign(values)?;
         }
@@ -199,7 +213,7 @@ impl Run {
         let assigned = catcher.assign.as_ref().map(|a| dataflow::assignments(a, &env)).transpose();
         let assigned = assigned.map_err(|e| call.fail(e))?;
         let output = match (&catcher.output, call.state.language) {
-            (Some(template), _) => render(template, &env, "Output"),
+            (Some(template), _) => render(template, &env),
             (None, QueryLanguage::Jsonata) => Ok(error_output.clone()),
             (None, QueryLanguage::JsonPath) => place_result(&catcher.result_path, call.raw_input, error_output.clone()),
         };
@@ -238,35 +252,31 @@ impl Run {
         let value = match (result, parameters) {
             (Some(r), _) => r.clone(),
             // A Pass state's unresolvable path is not catchable: States.Runtime, as on AWS.
-            (None, Some(p)) => render(p, &call.env(&lane.vars), "Parameters").map_err(|e| {
+            (None, Some(p)) => render(p, &call.env(&lane.vars)).map_err(|e| {
                 let e = if e.error == names::PARAMETER_PATH_FAILURE { StatesError::runtime(e.cause) } else { e };
                 call.fail(e)
             })?,
+            // A JSONata Pass state's `Output` replaces its input: no copy to carry.
+            (None, None) if matches!(call.state.dataflow, Dataflow::Jsonata { output: Some(_) }) => Value::Null,
             (None, None) => call.effective.clone(),
         };
         let kept = if call.assign_reads_result() { value.clone() } else { Value::Null };
         let placed = place_result(result_path, call.raw_input, value).map_err(|e| call.fail(e))?;
-        Ok(Handled::Result(Done { result: kept, placed, has_result: false, next: None, assigned: None }))
+        Ok(Handled::Result(Done { result: kept, placed, has_result: false, next: None, assigned: None, chosen: None }))
     }
 
     fn choose(&self, call: &Call<'_>, choices: &[Choice], default: &Option<String>, lane: &Lane) -> Result<Done, Halt> {
         let env = call.env(&lane.vars);
-        for Choice { rule, next, assign } in choices {
+        for (index, Choice { rule, next, assign, .. }) in choices.iter().enumerate() {
             let holds = match rule {
-                Rule::Condition(condition) => match render(condition, &env, "Condition") {
-                    Ok(Value::Bool(b)) => Ok(b),
-                    Ok(other) => Err(StatesError::new(
-                        names::QUERY_EVALUATION_ERROR,
-                        format!("The Condition field must evaluate to a boolean, not {other}"),
-                    )),
-                    Err(e) => Err(e),
-                },
+                Rule::Condition(condition) => condition_holds(condition, &env),
                 rule => choice::evaluate(rule, &env),
             };
             if holds.map_err(|e| call.fail(e))? {
                 let assigned = assign.as_ref().map(|a| dataflow::assignments(a, &env)).transpose();
                 let assigned = assigned.map_err(|e| call.fail(e))?;
-                return Ok(Done { next: Some(next.clone()), assigned, ..Done::input(call, call.effective.clone()) });
+                let input = Done::input(call, call.effective.clone());
+                return Ok(Done { next: Some(next.clone()), assigned, chosen: u16::try_from(index).ok(), ..input });
             }
         }
         let next = default.clone().ok_or_else(|| {
@@ -287,7 +297,7 @@ impl Run {
     fn wait_until(&self, call: &Call<'_>, wait: &WaitFor, lane: &Lane) -> Result<DateTime<Utc>, StatesError> {
         let env = call.env(&lane.vars);
         let now = lane.timeline.now();
-        let jsonata = |e: &crate::jsonata::Expression, field| env.jsonata(e, field).map(Some);
+        let jsonata = |e: &crate::jsonata::Expression| env.jsonata(e).map(Some);
         let until = match wait {
             WaitFor::Seconds(s) => Ok(timing::after(now, *s)),
             WaitFor::Timestamp(t) => Ok(*t),
@@ -296,9 +306,9 @@ impl Run {
             }
             WaitFor::TimestampPath(q) => timing::wait_timestamp(q.select(&env), "TimestampPath", q.as_str()),
             WaitFor::SecondsExpr(e) => {
-                timing::wait_seconds(jsonata(e, "Seconds")?, "Seconds", e.source()).map(|s| timing::after(now, s))
+                timing::wait_seconds(jsonata(e)?, "Seconds", e.source()).map(|s| timing::after(now, s))
             }
-            WaitFor::TimestampExpr(e) => timing::wait_timestamp(jsonata(e, "Timestamp")?, "Timestamp", e.source()),
+            WaitFor::TimestampExpr(e) => timing::wait_timestamp(jsonata(e)?, "Timestamp", e.source()),
         };
         until.map_err(StatesError::runtime)
     }
@@ -313,6 +323,15 @@ impl Run {
             (Err(e), _) | (_, Err(e)) => Halt::Error(call.fail(e)),
         }
     }
+}
+
+/// A JSONata choice rule's `Condition`: `true`, `false` or an expression giving a boolean.
+fn condition_holds(condition: &Template, env: &Env<'_>) -> Result<bool, StatesError> {
+    let value = match condition {
+        Template::Jsonata(expr) => env.jsonata_of_type(expr, "boolean")?,
+        other => render(other, env)?,
+    };
+    Ok(value == Value::Bool(true))
 }
 
 /// AWS's `States.DataLimitExceeded` cause for an output over 256 KiB.

@@ -53,7 +53,7 @@ impl Run {
                     })?;
                     (value, q.as_str().to_owned(), format!("{field}Path"))
                 }
-                Some(Amount::Jsonata(e)) => (env.jsonata(e, field)?, e.source().to_owned(), field.to_owned()),
+                Some(Amount::Jsonata(e)) => (env.jsonata(e)?, e.source().to_owned(), field.to_owned()),
             };
             timing::task_seconds(&value, &field, &described).map(Some).map_err(StatesError::runtime)
         };
@@ -88,17 +88,24 @@ impl Run {
     /// `ResultSelector` and `ResultPath` (JSONPath); a JSONata result goes on as it is.
     fn place(&self, call: &Call<'_>, handling: &Handling, result: Value, lane: &Lane) -> Result<Done, Halt> {
         if call.state.language == QueryLanguage::Jsonata {
-            return Ok(Done { result: result.clone(), placed: result, has_result: true, next: None, assigned: None });
+            return Ok(Done {
+                result: result.clone(),
+                placed: result,
+                has_result: true,
+                next: None,
+                assigned: None,
+                chosen: None,
+            });
         }
         let selected = match &handling.result_selector {
             Some(selector) => {
                 let env = super::context::Env::new(&result, call.ctx, &lane.vars);
-                render(selector, &env, "ResultSelector").map_err(|e| call.fail(e))?
+                render(selector, &env).map_err(|e| call.fail(e))?
             }
             None => result,
         };
         let placed = place_result(&handling.result_path, call.raw_input, selected.clone()).map_err(|e| call.fail(e))?;
-        Ok(Done { result: selected, placed, has_result: true, next: None, assigned: None })
+        Ok(Done { result: selected, placed, has_result: true, next: None, assigned: None, chosen: None })
     }
 
     async fn with_retries(
@@ -140,8 +147,7 @@ impl Run {
         let params = match &handling.parameters {
             Some(p) => {
                 let env = super::context::Env::new(call.effective, &ctx, &lane.vars);
-                let field = if call.state.language == QueryLanguage::Jsonata { "Arguments" } else { "Parameters" };
-                render(p, &env, field).map_err(|e| call.fail(e))?
+                render(p, &env).map_err(|e| call.fail(e))?
             }
             None => call.effective.clone(),
         };
