@@ -4,9 +4,11 @@
 //! Retention keeps every running execution and the last `--max-finished-executions`
 //! finished ones; once that many have finished, the resident set must stop growing.
 //!
-//! `make test` runs 20,000 executions keeping 1,000 (a tenth of the default) so that the
-//! plateau is reached early and measured for long; `SFN_LOCAL_LOAD_EXECUTIONS` and
-//! `SFN_LOCAL_LOAD_KEEP` change both (100,000 and 10,000 reproduce the README's figures).
+//! `make test` runs 5,000 executions keeping 500 (a twentieth of the default) so that the
+//! plateau is reached early and measured for long, in about 40 s of a debug build on two
+//! busy cores. `SFN_LOCAL_LOAD_EXECUTIONS` and `SFN_LOCAL_LOAD_KEEP` change both, and
+//! `SFN_LOCAL_BIN` runs another build of the server: 100,000 executions keeping the
+//! default 10,000 against a release build give the README's figures.
 
 mod common;
 
@@ -55,8 +57,8 @@ async fn listed(http: &reqwest::Client, url: &str, machine: &str, status: &str) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resident_memory_stops_growing_once_retention_is_full() {
-    let executions = setting("SFN_LOCAL_LOAD_EXECUTIONS", 20_000);
-    let keep = setting("SFN_LOCAL_LOAD_KEEP", 1_000);
+    let executions = setting("SFN_LOCAL_LOAD_EXECUTIONS", 5_000);
+    let keep = setting("SFN_LOCAL_LOAD_KEEP", 500);
     let lambda = computing_lambda();
     let server =
         Server::start(&["--lambda-endpoint", &lambda.url, "--max-finished-executions", &keep.to_string()]).await;
@@ -102,20 +104,6 @@ async fn resident_memory_stops_growing_once_retention_is_full() {
     }
     let elapsed = began.elapsed().as_secs_f64();
     let (final_rss, peak_rss) = server.rss_kib();
-
-    assert_eq!(listed(&http, &url, &machine, "SUCCEEDED").await, keep.min(executions), "the newest `keep` are kept");
-    assert_eq!(listed(&http, &url, &machine, "FAILED").await, 0);
-    let newest = format!("arn:aws:states:us-east-1:123456789012:execution:memory:m-{}", executions - 1);
-    let described = ok(&http, &url, "DescribeExecution", &json!({ "executionArn": newest })).await;
-    let n = (executions - 1) as i64;
-    let output: Value = serde_json::from_str(described["output"].as_str().unwrap_or("null")).unwrap_or_default();
-    assert_eq!(output, json!({"square": {"square": n * n}, "note": "done"}));
-    let oldest = json!({"executionArn": newest.replace(&format!("m-{}", executions - 1), "m-0")});
-    if executions > keep {
-        let (status, answer) = call(&http, &url, "DescribeExecution", &oldest).await;
-        assert_eq!((status, answer["__type"].as_str()), (400, Some("ExecutionDoesNotExist")), "forgotten");
-    }
-
     let mib = |kib: u64| kib as f64 / 1024.0;
     let shown: Vec<String> = samples.iter().map(|(n, rss)| format!("{n}: {:.1}", mib(*rss))).collect();
     eprintln!(
@@ -126,11 +114,26 @@ async fn resident_memory_stops_growing_once_retention_is_full() {
         mib(final_rss),
         mib(peak_rss)
     );
+
+    assert_eq!(listed(&http, &url, &machine, "SUCCEEDED").await, keep.min(executions), "the newest `keep` are kept");
+    assert_eq!(listed(&http, &url, &machine, "FAILED").await, 0);
+    let newest = format!("arn:aws:states:us-east-1:123456789012:execution:memory:m-{}", executions - 1);
+    let described = ok(&http, &url, "DescribeExecution", &json!({ "executionArn": newest })).await;
+    let n = (executions - 1) as i64;
+    let output: Value = serde_json::from_str(described["output"].as_str().unwrap_or("null")).unwrap_or_default();
+    assert_eq!(output, json!({"square": n * n, "note": "done"}));
+    let oldest = json!({"executionArn": newest.replace(&format!("m-{}", executions - 1), "m-0")});
+    if executions > keep {
+        let (status, answer) = call(&http, &url, "DescribeExecution", &oldest).await;
+        assert_eq!((status, answer["__type"].as_str()), (400, Some("ExecutionDoesNotExist")), "forgotten");
+    }
+
     // The plateau: from the first sample taken once `keep` executions have finished
-    // twice over, the resident set may move with the allocator's fragmentation, not
-    // with the number of executions run.
+    // twice over, the resident set may move with the allocator's fragmentation (about
+    // 2 MiB seen), not with the number of executions run (a kept execution costs about
+    // 30 KiB: one never forgotten would add well over the margin by the end).
     let Some(&(_, plateau)) = samples.iter().find(|(n, _)| *n >= 2 * keep) else { return };
-    let allowed = plateau + plateau / 4 + 8 * 1024;
+    let allowed = plateau + plateau / 5 + 4 * 1024;
     assert!(
         final_rss <= allowed,
         "RSS grew from {:.1} MiB to {:.1} MiB after retention was full",

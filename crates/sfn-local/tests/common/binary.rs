@@ -32,12 +32,14 @@ pub struct Server {
 
 impl Server {
     /// Starts the binary with `args` after `serve --listen ...` and waits until it answers.
+    /// `SFN_LOCAL_BIN` names another build of it (a release one, for figures).
     pub async fn start(args: &[&str]) -> Server {
+        let binary = std::env::var("SFN_LOCAL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_sfn-local").to_owned());
         let address: SocketAddr = {
             let probe = listener();
             probe.local_addr().expect("address")
         };
-        let child = Command::new(env!("CARGO_BIN_EXE_sfn-local"))
+        let child = Command::new(&binary)
             .args(["serve", "--listen", &address.to_string()])
             .args(args)
             .env("SFN_LOCAL_LOG", "warn")
