@@ -55,6 +55,10 @@ async fn aws_api(State(service): State<Arc<Service>>, headers: HeaderMap, body: 
     else {
         return client_error("UnknownOperationException", "Missing or unknown X-Amz-Target header");
     };
+    // As AWS: the operation is known before the body is read.
+    if !Service::implements(&operation) {
+        return client_error("UnknownOperationException", &format!("sfn-local does not implement {operation}"));
+    }
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         // A body cut off by its sender and one over the limit both end here; only the
         // second is worth a clear answer, and it is by far the likelier.

@@ -59,6 +59,20 @@ pub struct Service {
     executions: Arc<ExecutionStore>,
 }
 
+/// The operations of the API that sfn-local implements.
+const OPERATIONS: &[&str] = &[
+    "CreateStateMachine",
+    "UpdateStateMachine",
+    "DeleteStateMachine",
+    "DescribeStateMachine",
+    "ListStateMachines",
+    "StartExecution",
+    "StopExecution",
+    "DescribeExecution",
+    "ListExecutions",
+    "GetExecutionHistory",
+];
+
 fn valid_name(name: &str) -> bool {
     let len = name.chars().count();
     (1..=80).contains(&len)
@@ -125,6 +139,11 @@ impl Service {
 
     pub fn state_machine_arn(&self, name: &str) -> String {
         format!("arn:aws:states:{}:{}:stateMachine:{name}", self.region, self.account)
+    }
+
+    /// Whether `operation` is one this service implements (the `X-Amz-Target` suffix).
+    pub fn implements(operation: &str) -> bool {
+        OPERATIONS.contains(&operation)
     }
 
     /// Dispatches one API operation by its `X-Amz-Target` name.

@@ -77,6 +77,8 @@ async fn an_unknown_or_missing_x_amz_target_is_unknown_operation_exception() {
     for target in [Some("AWSStepFunctions.FlyToTheMoon"), Some("DynamoDB_20120810.ListTables"), Some(""), None] {
         post(&url, target, "{}").await.assert_error(400, "UnknownOperationException");
     }
+    let before_the_body = post(&url, Some("AWSStepFunctions.FlyToTheMoon"), "{not json").await;
+    before_the_body.assert_error(400, "UnknownOperationException");
     handle.abort();
 }
 
