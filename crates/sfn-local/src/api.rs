@@ -3,7 +3,7 @@
 //! endpoints `/_sfn-local/clock` and `/_sfn-local/health`.
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +15,10 @@ use crate::clock::ClockError;
 use crate::service::Service;
 
 const JSON_10: &str = "application/x-amz-json-1.0";
+
+/// The largest request body read: room for a 1,048,576-character definition even when
+/// escaping as a JSON string doubles it. Past it the body is not read any further.
+pub const MAX_BODY_BYTES: usize = 4 * 1_048_576;
 
 pub fn router(service: Arc<Service>) -> Router {
     Router::new()
@@ -42,7 +46,7 @@ fn client_error(code: &str, message: &str) -> Response {
     aws_json(StatusCode::BAD_REQUEST, json!({"__type": code, "message": message}), Some(code))
 }
 
-async fn aws_api(State(service): State<Arc<Service>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn aws_api(State(service): State<Arc<Service>>, headers: HeaderMap, body: Body) -> Response {
     let Some(operation) = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -51,12 +55,28 @@ async fn aws_api(State(service): State<Arc<Service>>, headers: HeaderMap, body: 
     else {
         return client_error("UnknownOperationException", "Missing or unknown X-Amz-Target header");
     };
+    // As AWS: the operation is known before the body is read.
+    if !Service::implements(&operation) {
+        return client_error("UnknownOperationException", &format!("sfn-local does not implement {operation}"));
+    }
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        // A body cut off by its sender and one over the limit both end here; only the
+        // second is worth a clear answer, and it is by far the likelier.
+        return aws_json(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({"__type": "RequestEntityTooLargeException",
+                   "message": format!("Request body is larger than {MAX_BODY_BYTES} bytes")}),
+            Some("RequestEntityTooLargeException"),
+        );
+    };
     let request: Value = if body.is_empty() {
         json!({})
     } else {
         match serde_json::from_slice(&body) {
             Ok(v) => v,
-            Err(e) => return client_error("SerializationException", &format!("The request body is not JSON: {e}")),
+            Err(e) => {
+                return client_error("SerializationException", &format!("The request body is not valid JSON: {e}"));
+            }
         }
     };
     match service.call(&operation, &request) {

@@ -6,7 +6,8 @@
 //! - [`engine`]: runs executions (JSONPath processing, Retry/Catch, Parallel, Map,
 //!   timeouts) on a [`clock`] that is virtual, manual or real;
 //! - [`lambda`]: Lambda tasks through the Invoke API;
-//! - [`service`] and [`api`]: the Step Functions API (JSON 1.0) over HTTP, with
+//! - [`service`] and [`api`]: the Step Functions API (JSON 1.0) over HTTP, its
+//!   [`requests`] typed and checked as AWS checks them, with
 //!   [`paging`] by stable tokens and a [`store`] that forgets the oldest finished
 //!   executions past a cap;
 //! - [`limits`]: AWS's numeric limits, and time arithmetic that cannot overflow;
@@ -26,6 +27,7 @@ pub mod limits;
 pub mod paging;
 pub mod path;
 pub mod register;
+pub mod requests;
 pub mod service;
 pub mod store;
 pub mod variables;

@@ -4,12 +4,11 @@
 //! page does not shift when items are added or dropped between calls; and it names the
 //! request it belongs to, so a token reused with other arguments is `InvalidToken`.
 
+use crate::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::requests::{Int, Text};
+use crate::service::ApiError;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::Value;
-
-use crate::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-use crate::service::ApiError;
 
 /// One page's request: how many items, and after which one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,28 +18,16 @@ pub struct PageRequest {
     pub after: Option<String>,
 }
 
-/// Reads `maxResults` and `nextToken`; `scope` names the request (operation and the
-/// arguments a token must keep).
-pub fn request(body: &Value, scope: &str) -> Result<PageRequest, ApiError> {
-    let size = match body.get("maxResults") {
-        None | Some(Value::Null) => DEFAULT_PAGE_SIZE,
-        Some(v) => match v.as_u64() {
-            Some(0) => DEFAULT_PAGE_SIZE,
-            Some(n) if n <= MAX_PAGE_SIZE as u64 => n as usize,
-            _ => {
-                return Err(ApiError::new(
-                    "ValidationException",
-                    format!(
-                        "1 validation error detected: Value '{v}' at 'maxResults' failed to satisfy constraint: Member must have value between 0 and {MAX_PAGE_SIZE}"
-                    ),
-                ));
-            }
-        },
+/// Reads `maxResults` (already checked to be 0 to 1,000) and `nextToken`; `scope`
+/// names the request (operation and the arguments a token must keep).
+pub fn request(max_results: Option<Int>, next_token: Option<&Text>, scope: &str) -> Result<PageRequest, ApiError> {
+    let size = match max_results {
+        Some(Int(n)) if n > 0 => usize::try_from(n).unwrap_or(MAX_PAGE_SIZE).min(MAX_PAGE_SIZE),
+        _ => DEFAULT_PAGE_SIZE,
     };
-    let after = match body.get("nextToken") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(token)) => Some(position(token, scope).ok_or_else(invalid_token)?),
-        Some(_) => return Err(invalid_token()),
+    let after = match next_token {
+        None => None,
+        Some(Text(token)) => Some(position(token, scope).ok_or_else(invalid_token)?),
     };
     Ok(PageRequest { size, after })
 }
@@ -65,32 +52,23 @@ pub fn invalid_token() -> ApiError {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
     fn page_sizes_follow_aws_default_and_maximum() {
-        let size = |body: Value| request(&body, "s").map(|p| p.size);
-        assert_eq!(size(json!({})), Ok(100));
-        assert_eq!(size(json!({"maxResults": 0})), Ok(100));
-        assert_eq!(size(json!({"maxResults": 1000})), Ok(1000));
-        for bad in [json!(1001), json!(-1), json!(2.5), json!("10")] {
-            assert_eq!(size(json!({ "maxResults": bad })).map_err(|e| e.code), Err("ValidationException"));
-        }
+        let size = |n: Option<i64>| request(n.map(Int), None, "s").map(|p| p.size);
+        assert_eq!(size(None), Ok(100));
+        assert_eq!(size(Some(0)), Ok(100));
+        assert_eq!(size(Some(7)), Ok(7));
+        assert_eq!(size(Some(1000)), Ok(1000));
     }
 
     #[test]
     fn tokens_round_trip_only_within_their_request() {
-        let t = token("ListExecutions arn:x", "42");
-        let after = |body: Value, scope: &str| request(&body, scope).map(|p| p.after);
-        assert_eq!(after(json!({ "nextToken": t }), "ListExecutions arn:x"), Ok(Some("42".into())));
-        for (body, scope) in [
-            (json!({ "nextToken": t }), "ListExecutions arn:y"),
-            (json!({"nextToken": "garbage!"}), "ListExecutions arn:x"),
-            (json!({"nextToken": 5}), "ListExecutions arn:x"),
-        ] {
-            assert_eq!(after(body, scope).map_err(|e| e.code), Err("InvalidToken"));
-        }
+        let t = Text(token("ListExecutions arn:x", "42"));
+        let after = |t: &Text, scope: &str| request(None, Some(t), scope).map(|p| p.after);
+        assert_eq!(after(&t, "ListExecutions arn:x"), Ok(Some("42".into())));
+        assert_eq!(after(&t, "ListExecutions arn:y").map_err(|e| e.code), Err("InvalidToken"));
+        assert_eq!(after(&Text("garbage!".into()), "ListExecutions arn:x").map_err(|e| e.code), Err("InvalidToken"));
     }
 }
