@@ -55,7 +55,7 @@ for target in "${targets[@]}"; do
   per_second=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
   corpus_dir="fuzz/corpus/$target"
   files=$(find "$corpus_dir" -type f | wc -l)
-  kib=$(( $(du -sk "$corpus_dir" | cut -f1) ))
+  kib=$(( $(find "$corpus_dir" -type f -printf "%s\n" | awk "{s+=\$1} END {print s+0}") / 1024 ))
   if [[ $status -eq 0 ]]; then
     outcome="ok"
   else

@@ -28,7 +28,9 @@ fuzz_target!(|data: &[u8]| {
         let engine = Engine::new(Clock::new(ClockMode::Virtual), Arc::new(NoLambda), "us-east-1");
         let service = Service::new(engine, "us-east-1", "123456789012");
         let created = service
-            .create_state_machine(&json!({"name": "m", "definition": text, "roleArn": "arn:aws:iam::123456789012:role/r"}))
+            .create_state_machine(
+                &json!({"name": "m", "definition": text, "roleArn": "arn:aws:iam::123456789012:role/r"}),
+            )
             .expect("a definition the validator accepts is created");
         let arn = created["stateMachineArn"].clone();
         let started = service

@@ -15,8 +15,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = expression.reads_context();
     let mut variables = Variables::default();
     if let Some(Value::Object(vars)) = input.get("vars") {
-        let valid: Map<String, Value> =
-            vars.iter().filter(|(k, _)| sfn_local::path::is_variable_name(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let valid: Map<String, Value> = vars
+            .iter()
+            .filter(|(k, _)| sfn_local::path::is_variable_name(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let _ = variables.assign(valid);
     }
     let _ = expression.evaluate(&[("input", &input)], &variables);

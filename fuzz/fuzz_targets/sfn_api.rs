@@ -23,7 +23,9 @@ fn service() -> Arc<Service> {
     let engine = Engine::new(Clock::new(ClockMode::Manual), Arc::new(NoLambda), "us-east-1");
     let service = Service::new(engine, "us-east-1", "123456789012");
     let created = service
-        .create_state_machine(&json!({"name": "m", "definition": DEFINITION, "roleArn": "arn:aws:iam::123456789012:role/r"}))
+        .create_state_machine(
+            &json!({"name": "m", "definition": DEFINITION, "roleArn": "arn:aws:iam::123456789012:role/r"}),
+        )
         .expect("the fixed definition is valid");
     service
         .start_execution(&json!({"stateMachineArn": created["stateMachineArn"], "name": "e", "input": "{}"}))

@@ -3,8 +3,8 @@
 //! customer's id with that customer's token confirms.
 #![no_main]
 
-use common::ports::memory::MemoryItemStore;
 use common::ports::AttrValue;
+use common::ports::memory::MemoryItemStore;
 use fuzz_support::{checked_answer, now, request_or_refusal, run};
 use libfuzzer_sys::fuzz_target;
 use signup::confirm::handle;

@@ -3,8 +3,8 @@
 //! sends one confirmation e-mail and starts one reminder, and a refusal does none of these.
 #![no_main]
 
-use common::ports::memory::{MemoryItemStore, MemoryWorkflowStarter, RecordingEmailSender};
 use common::ports::AttrValue;
+use common::ports::memory::{MemoryItemStore, MemoryWorkflowStarter, RecordingEmailSender};
 use fuzz_support::{checked_answer, now, request_or_refusal, run};
 use libfuzzer_sys::fuzz_target;
 use signup::register::{RegisterConfig, handle};

@@ -12,10 +12,8 @@ use sfn_local::path::Sources;
 /// Runs a future to completion on a fresh current-thread runtime (with timers, for the
 /// handlers that back off and the engine's clock): nothing spawned by one input outlives it.
 pub fn run<F: Future>(future: F) -> F::Output {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a current-thread runtime builds");
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a current-thread runtime builds");
     runtime.block_on(future)
 }
 

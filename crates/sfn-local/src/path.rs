@@ -325,21 +325,9 @@ impl ReferencePath {
                     i = end;
                 }
                 '[' => {
-                    let close =
-                        chars[i..].iter().position(|c| *c == ']').map(|p| p + i).ok_or_else(|| bad("unclosed '['"))?;
-                    let inner: String = chars[i + 1..close].iter().collect();
-                    let inner = inner.trim();
-                    if let Some(quoted) = inner
-                        .strip_prefix('\'')
-                        .and_then(|s| s.strip_suffix('\''))
-                        .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')))
-                    {
-                        steps.push(Step::Field(quoted.to_owned()));
-                    } else {
-                        let index = inner.parse::<usize>().map_err(|_| bad("only names and indexes may be used"))?;
-                        steps.push(Step::Index(index));
-                    }
-                    i = close + 1;
+                    let (step, end) = bracket_step(&chars, i + 1).map_err(|why| bad(&why))?;
+                    steps.push(step);
+                    i = end;
                 }
                 _ => return Err(bad("unexpected character")),
             }
@@ -397,6 +385,74 @@ impl ReferencePath {
         }
         Ok(doc)
     }
+}
+
+/// One `[...]` step of a reference path, from just after its `[`: the step and where the
+/// path goes on (just past the `]`). Quoted names are read as queries read them, so a
+/// ResultPath writes the very field an InputPath or a `.$` field with the same text selects.
+fn bracket_step(chars: &[char], from: usize) -> Result<(Step, usize), String> {
+    let skip_ws = |mut at: usize| {
+        while chars.get(at).is_some_and(|c| c.is_whitespace()) {
+            at += 1;
+        }
+        at
+    };
+    let start = skip_ws(from);
+    let (step, after) = match chars.get(start) {
+        Some(&quote @ ('\'' | '"')) => {
+            let (name, after) = quoted_name(chars, start + 1, quote)?;
+            (Step::Field(name), after)
+        }
+        _ => {
+            let close = chars[start..].iter().position(|c| *c == ']').map(|p| p + start).ok_or("unclosed '['")?;
+            let digits: String = chars[start..close].iter().collect();
+            let digits = digits.trim_end();
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err("only names and indexes may be used".into());
+            }
+            let index = digits.parse::<usize>().map_err(|_| "the index is too large")?;
+            (Step::Index(index), close)
+        }
+    };
+    let close = skip_ws(after);
+    match chars.get(close) {
+        Some(']') => Ok((step, close + 1)),
+        _ => Err("unclosed '['".into()),
+    }
+}
+
+/// A quoted name from just after its opening `quote`: the name with JSON's escapes decoded
+/// (and `\'` or `\"` for either quote, as Jayway takes them), and where it ends (just past
+/// the closing quote).
+fn quoted_name(chars: &[char], from: usize, quote: char) -> Result<(String, usize), String> {
+    let mut json = String::from("\"");
+    let mut at = from;
+    while let Some(&c) = chars.get(at) {
+        match c {
+            '\\' => {
+                match chars.get(at + 1) {
+                    Some('\'') => json.push('\''),
+                    Some(&next) => {
+                        json.push('\\');
+                        json.push(next);
+                    }
+                    None => return Err("dangling '\\'".into()),
+                }
+                at += 2;
+                continue;
+            }
+            c if c == quote => {
+                json.push('"');
+                let name =
+                    serde_json::from_str::<String>(&json).map_err(|_| "the quoted name has an invalid escape")?;
+                return Ok((name, at + 1));
+            }
+            '"' => json.push_str("\\\""),
+            c => json.push(c),
+        }
+        at += 1;
+    }
+    Err("unclosed quote".into())
 }
 
 pub fn type_name(value: &Value) -> &'static str {
