@@ -143,10 +143,15 @@ fn is_definite(path: &str) -> bool {
     let mut in_bracket = false;
     let mut quote: Option<char> = None;
     let mut prev = '\0';
+    // Inside quotes, a backslash escapes the next character (`\\` too: `['a\\']` ends there).
+    let mut escaped = false;
     for c in path.chars() {
         if let Some(q) = quote {
-            if c == q && prev != '\\' {
-                quote = None;
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
             }
             prev = c;
             continue;

@@ -36,3 +36,17 @@ fn a_reference_path_writes_the_field_the_same_query_reads() {
         assert!(ReferencePath::parse(bad).is_err(), "{bad}");
     }
 }
+
+/// fuzz target `jsonpath` (a 300-byte input, minimised here): a quoted name ending in an
+/// escaped backslash (`['a\\']`, which `$.a\.b` becomes) was read as escaping its closing
+/// quote, so a later `,` looked like a union: the definite path answered a one-item list.
+#[test]
+fn a_name_ending_in_a_backslash_leaves_the_path_definite() {
+    let doc = json!({"a\\": {"b,c": 1}});
+    for raw in [r"$['a\\']['b,c']", r"$.a\.b,c"] {
+        assert_eq!(JsonPath::parse(raw).expect("a query").select(&doc), Some(json!(1)), "{raw}");
+    }
+    let written = ReferencePath::parse(r"$.a\.b,c").expect("a reference path").set(json!({}), json!(2)).expect("set");
+    assert_eq!(written, json!({"a\\": {"b,c": 2}}));
+    assert_eq!(JsonPath::parse(r"$.a\.b,c").expect("a query").select(&written), Some(json!(2)));
+}
