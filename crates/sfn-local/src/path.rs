@@ -28,6 +28,9 @@ impl JsonPath {
             return Err(format!("'{raw}' is not a JSONPath: it must start with '$'"));
         }
         let normalized = normalize_dotted_names(raw);
+        if has_short_unicode_escape(&normalized) {
+            return Err(format!("'{raw}' is not a valid JSONPath: a \\u escape needs four hex digits"));
+        }
         let compiled = serde_json_path::JsonPath::parse(&normalized)
             .map_err(|e| format!("'{raw}' is not a valid JSONPath: {e}"))?;
         Ok(Self { raw: raw.to_owned(), compiled, definite: is_definite(&normalized) })
@@ -58,6 +61,27 @@ impl JsonPath {
             Some(Value::Array(nodes.all().into_iter().cloned().collect()))
         }
     }
+}
+
+/// Whether a `\u` escape lacks its four hex digits: serde_json_path 0.7 panics (an
+/// `unreachable!`) on one cut off by the end of the text instead of refusing it.
+fn has_short_unicode_escape(path: &str) -> bool {
+    let chars: Vec<char> = path.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '\\' {
+            i += 1;
+            continue;
+        }
+        if chars.get(i + 1) == Some(&'u') {
+            let hex = chars.get(i + 2..i + 6);
+            if !hex.is_some_and(|h| h.iter().all(char::is_ascii_hexdigit)) {
+                return true;
+            }
+        }
+        i += 2;
+    }
+    false
 }
 
 fn is_shorthand_name(name: &str) -> bool {

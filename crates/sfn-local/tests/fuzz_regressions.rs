@@ -50,3 +50,17 @@ fn a_name_ending_in_a_backslash_leaves_the_path_definite() {
     assert_eq!(written, json!({"a\\": {"b,c": 2}}));
     assert_eq!(JsonPath::parse(r"$.a\.b,c").expect("a query").select(&written), Some(json!(2)));
 }
+
+/// fuzz target `jsonpath`: `$['T\u` (a `\u` escape cut off by the end of the path) reached an
+/// `unreachable!` in serde_json_path 0.7.2, which aborts the server; it is refused first.
+#[test]
+fn a_path_ending_inside_a_unicode_escape_is_refused_not_a_crash() {
+    for raw in [r"$['T\u", r"$['T\u00", r"$['\uD800\u", r"$['\uD800\uD", r"$.a['b\u12']"] {
+        let refusal = JsonPath::parse(raw).expect_err("not a JSONPath");
+        assert!(refusal.contains("four hex digits"), "{raw}: {refusal}");
+    }
+    assert_eq!(JsonPath::parse(r"$['\u0041']").expect("a JSONPath").select(&json!({"A": 1})), Some(json!(1)));
+    assert!(JsonPath::parse(r"$.a\u").is_ok(), "a backslash in a dotted name is the character itself");
+    let definition = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$['T\\u", "End": true}}});
+    assert!(parse_definition(&definition.to_string()).is_err(), "refused, not a crash");
+}
