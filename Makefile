@@ -11,7 +11,7 @@ export AWS_ACCESS_KEY_ID := test
 export AWS_SECRET_ACCESS_KEY := test
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: setup build release release-arm64 test unit-test wiring-test e2e-test demo stack-up stack-down stack-status lint sam-validate deploy deploy-function undeploy fmt bench clean
+.PHONY: setup build release release-arm64 test unit-test wiring-test e2e-test demo stack-up stack-down stack-status lint sam-validate deploy deploy-function undeploy fmt bench fuzz clean
 
 ## setup: the Python virtual environment (moto server, boto3, pytest, cargo-lambda)
 setup: $(STAMP)
@@ -71,6 +71,12 @@ bench: setup build release release-arm64
 	@bash scripts/stack.sh up
 	@set +e; target="$${CARGO_TARGET_DIR:-target}"; "$$target/release/bench" --bin-dir "$$target/release" \
 	  --arm64-dir "$$target/lambda" --results "$$target/bench/results.json"; status=$$?; bash scripts/stack.sh down; exit $$status
+
+## fuzz: every fuzz target (fuzz/) for FUZZ_SECONDS each (default 60) with cargo-fuzz on the stable
+## toolchain (installed into .tools/), then each target's executions/s and corpus size; not in `make test`
+FUZZ_SECONDS ?= 60
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 stack-up: setup build
 	@bash scripts/stack.sh up
@@ -138,4 +144,4 @@ fmt:
 
 clean: stack-down
 	cargo clean
-	rm -rf $(VENV) .stack tools/asl-validator/node_modules
+	rm -rf $(VENV) .stack tools/asl-validator/node_modules fuzz/target

@@ -1,8 +1,11 @@
 //! The error convention: what a state machine must tell apart reaches Step Functions
 //! as a stable PascalCase `errorType`, never a Rust type name.
 
+#[cfg(feature = "aws")]
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+#[cfg(feature = "aws")]
 use aws_smithy_runtime_api::client::result::SdkError;
+#[cfg(feature = "aws")]
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use lambda_runtime::Diagnostic;
 
@@ -81,6 +84,7 @@ const NOT_FOUND_CODES: &[&str] = &[
 
 /// Sorts an SDK error into a [`PortError`]: transport failures, throttling and 5xx are
 /// transient; the rest keep the service's error code.
+#[cfg(feature = "aws")]
 pub fn classify_sdk_error<E>(service: &'static str, err: &SdkError<E, HttpResponse>) -> PortError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,

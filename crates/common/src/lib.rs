@@ -3,6 +3,7 @@
 //! sees, tracing set-up, and the ports (traits) through which handlers reach AWS, with
 //! their AWS adapters and in-memory twins for unit tests.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod config;
 pub mod email;

@@ -179,6 +179,9 @@ impl Parser<'_> {
                     if quote {
                         if c == '\\' {
                             self.pos += 1;
+                            if self.peek().is_none() {
+                                return Err(self.error("dangling '\\'"));
+                            }
                         } else if c == '\'' || c == '"' {
                             quote = false;
                         }

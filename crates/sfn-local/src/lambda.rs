@@ -42,6 +42,7 @@ pub fn function_error(payload: &[u8]) -> StatesError {
 }
 
 /// An HTTPS client on rustls with ring (the SDK's default provider, aws-lc, is larger).
+#[cfg(feature = "aws")]
 pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
     aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
@@ -49,12 +50,14 @@ pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient 
 
 /// The Invoke API through aws-sdk-lambda, so signing, endpoints (`AWS_ENDPOINT_URL_LAMBDA`)
 /// and credentials work as for any SDK client.
+#[cfg(feature = "aws")]
 pub struct SdkInvoker {
     client: aws_sdk_lambda::Client,
     /// A local emulator knows functions by name only, not by ARN.
     names_only: bool,
 }
 
+#[cfg(feature = "aws")]
 impl SdkInvoker {
     /// `endpoint`: a local Invoke API (then test credentials and `us-east-1` are used when
     /// none are configured); `None` for the AWS environment's own configuration.
@@ -89,6 +92,7 @@ impl SdkInvoker {
     }
 }
 
+#[cfg(feature = "aws")]
 impl Invoker for SdkInvoker {
     fn invoke<'a>(&'a self, function: &'a str, payload: Value) -> InvokeFuture<'a> {
         Box::pin(async move {
@@ -124,6 +128,7 @@ impl Invoker for SdkInvoker {
 /// `cargo lambda watch` answers a function error with HTTP 500 and the error payload,
 /// where Lambda answers 200 with `X-Amz-Function-Error`. A Lambda service error carries
 /// `x-amzn-ErrorType`; a body with `errorType` and no such header is the function's.
+#[cfg(feature = "aws")]
 fn emulator_function_error(
     err: &aws_sdk_lambda::error::SdkError<
         aws_sdk_lambda::operation::invoke::InvokeError,
@@ -141,6 +146,7 @@ fn emulator_function_error(
 }
 
 /// Lambda service failures under the names Step Functions gives them.
+#[cfg(feature = "aws")]
 fn service_error<R: std::fmt::Debug>(
     err: &aws_sdk_lambda::error::SdkError<aws_sdk_lambda::operation::invoke::InvokeError, R>,
 ) -> StatesError {

@@ -28,6 +28,9 @@ impl JsonPath {
             return Err(format!("'{raw}' is not a JSONPath: it must start with '$'"));
         }
         let normalized = normalize_dotted_names(raw);
+        if has_short_unicode_escape(&normalized) {
+            return Err(format!("'{raw}' is not a valid JSONPath: a \\u escape needs four hex digits"));
+        }
         let compiled = serde_json_path::JsonPath::parse(&normalized)
             .map_err(|e| format!("'{raw}' is not a valid JSONPath: {e}"))?;
         Ok(Self { raw: raw.to_owned(), compiled, definite: is_definite(&normalized) })
@@ -63,6 +66,27 @@ impl JsonPath {
             Some(Value::Array(nodes.all().into_iter().cloned().collect()))
         }
     }
+}
+
+/// Whether a `\u` escape lacks its four hex digits: serde_json_path 0.7 panics (an
+/// `unreachable!`) on one cut off by the end of the text instead of refusing it.
+fn has_short_unicode_escape(path: &str) -> bool {
+    let chars: Vec<char> = path.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '\\' {
+            i += 1;
+            continue;
+        }
+        if chars.get(i + 1) == Some(&'u') {
+            let hex = chars.get(i + 2..i + 6);
+            if !hex.is_some_and(|h| h.iter().all(char::is_ascii_hexdigit)) {
+                return true;
+            }
+        }
+        i += 2;
+    }
+    false
 }
 
 fn is_shorthand_name(name: &str) -> bool {
@@ -148,10 +172,15 @@ fn is_definite(path: &str) -> bool {
     let mut in_bracket = false;
     let mut quote: Option<char> = None;
     let mut prev = '\0';
+    // Inside quotes, a backslash escapes the next character (`\\` too: `['a\\']` ends there).
+    let mut escaped = false;
     for c in path.chars() {
         if let Some(q) = quote {
-            if c == q && prev != '\\' {
-                quote = None;
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
             }
             prev = c;
             continue;
@@ -330,21 +359,9 @@ impl ReferencePath {
                     i = end;
                 }
                 '[' => {
-                    let close =
-                        chars[i..].iter().position(|c| *c == ']').map(|p| p + i).ok_or_else(|| bad("unclosed '['"))?;
-                    let inner: String = chars[i + 1..close].iter().collect();
-                    let inner = inner.trim();
-                    if let Some(quoted) = inner
-                        .strip_prefix('\'')
-                        .and_then(|s| s.strip_suffix('\''))
-                        .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')))
-                    {
-                        steps.push(Step::Field(quoted.to_owned()));
-                    } else {
-                        let index = inner.parse::<usize>().map_err(|_| bad("only names and indexes may be used"))?;
-                        steps.push(Step::Index(index));
-                    }
-                    i = close + 1;
+                    let (step, end) = bracket_step(&chars, i + 1).map_err(|why| bad(&why))?;
+                    steps.push(step);
+                    i = end;
                 }
                 _ => return Err(bad("unexpected character")),
             }
@@ -402,6 +419,74 @@ impl ReferencePath {
         }
         Ok(doc)
     }
+}
+
+/// One `[...]` step of a reference path, from just after its `[`: the step and where the
+/// path goes on (just past the `]`). Quoted names are read as queries read them, so a
+/// ResultPath writes the very field an InputPath or a `.$` field with the same text selects.
+fn bracket_step(chars: &[char], from: usize) -> Result<(Step, usize), String> {
+    let skip_ws = |mut at: usize| {
+        while chars.get(at).is_some_and(|c| c.is_whitespace()) {
+            at += 1;
+        }
+        at
+    };
+    let start = skip_ws(from);
+    let (step, after) = match chars.get(start) {
+        Some(&quote @ ('\'' | '"')) => {
+            let (name, after) = quoted_name(chars, start + 1, quote)?;
+            (Step::Field(name), after)
+        }
+        _ => {
+            let close = chars[start..].iter().position(|c| *c == ']').map(|p| p + start).ok_or("unclosed '['")?;
+            let digits: String = chars[start..close].iter().collect();
+            let digits = digits.trim_end();
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err("only names and indexes may be used".into());
+            }
+            let index = digits.parse::<usize>().map_err(|_| "the index is too large")?;
+            (Step::Index(index), close)
+        }
+    };
+    let close = skip_ws(after);
+    match chars.get(close) {
+        Some(']') => Ok((step, close + 1)),
+        _ => Err("unclosed '['".into()),
+    }
+}
+
+/// A quoted name from just after its opening `quote`: the name with JSON's escapes decoded
+/// (and `\'` or `\"` for either quote, as Jayway takes them), and where it ends (just past
+/// the closing quote).
+fn quoted_name(chars: &[char], from: usize, quote: char) -> Result<(String, usize), String> {
+    let mut json = String::from("\"");
+    let mut at = from;
+    while let Some(&c) = chars.get(at) {
+        match c {
+            '\\' => {
+                match chars.get(at + 1) {
+                    Some('\'') => json.push('\''),
+                    Some(&next) => {
+                        json.push('\\');
+                        json.push(next);
+                    }
+                    None => return Err("dangling '\\'".into()),
+                }
+                at += 2;
+                continue;
+            }
+            c if c == quote => {
+                json.push('"');
+                let name =
+                    serde_json::from_str::<String>(&json).map_err(|_| "the quoted name has an invalid escape")?;
+                return Ok((name, at + 1));
+            }
+            '"' => json.push_str("\\\""),
+            c => json.push(c),
+        }
+        at += 1;
+    }
+    Err("unclosed quote".into())
 }
 
 pub fn type_name(value: &Value) -> &'static str {

@@ -2,6 +2,7 @@
 //! generic over them; [`aws`] holds the AWS adapters, [`memory`] in-memory twins for
 //! unit tests.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod memory;
 pub mod transaction;
