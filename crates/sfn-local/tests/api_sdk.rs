@@ -13,24 +13,12 @@ use sfn_local::engine::Engine;
 use sfn_local::lambda::SdkInvoker;
 use sfn_local::service::Service;
 
-use common::{client, fake_lambda, serve as serve_service};
+use common::{client, create_machine, fake_lambda, serve as serve_service};
 
 async fn serve(lambda_url: &str) -> (String, tokio::task::JoinHandle<()>) {
     let invoker = Arc::new(SdkInvoker::new(Some(lambda_url)).await);
     let engine = Engine::new(Clock::new(ClockMode::Virtual), invoker, "us-east-1");
     serve_service(Service::new(engine, "us-east-1", "123456789012")).await
-}
-
-async fn create_machine(sfn: &aws_sdk_sfn::Client, name: &str, definition: &str) -> String {
-    sfn.create_state_machine()
-        .name(name)
-        .definition(definition)
-        .role_arn("arn:aws:iam::123456789012:role/r")
-        .send()
-        .await
-        .expect("create")
-        .state_machine_arn()
-        .to_owned()
 }
 
 const DEFINITION: &str = r#"{

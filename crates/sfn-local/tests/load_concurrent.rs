@@ -14,7 +14,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use common::binary::{Server, computing_lambda};
-use common::client;
+use common::{client, create_machine};
 
 const EXECUTIONS: i64 = 1_000;
 
@@ -54,16 +54,7 @@ async fn a_thousand_concurrent_executions_with_lambda_tasks_all_succeed_with_the
     let lambda = computing_lambda();
     let server = Server::start(&["--lambda-endpoint", &lambda.url]).await;
     let sfn = client(&server.url);
-    let machine = sfn
-        .create_state_machine()
-        .name("load")
-        .definition(definition())
-        .role_arn("arn:aws:iam::123456789012:role/r")
-        .send()
-        .await
-        .expect("create")
-        .state_machine_arn()
-        .to_owned();
+    let machine = create_machine(&sfn, "load", &definition()).await;
 
     let began = Instant::now();
     let starts = (0..EXECUTIONS).map(|n| {

@@ -19,7 +19,7 @@ use sfn_local::engine::Engine;
 use sfn_local::lambda::NoLambda;
 use sfn_local::service::Service;
 
-use common::{client, create, finished, serve, service, start_on};
+use common::{client, create, create_machine, finished, serve, service, start_on};
 
 const WAIT_A_DAY: &str = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":86400,"End":true}}}"#;
 const PASS: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#;
@@ -108,16 +108,7 @@ async fn executions_started_between_pages_neither_shift_nor_repeat_listed_items(
     let service = service(ClockMode::Manual);
     let (url, server) = serve(service).await;
     let sfn = client(&url);
-    let machine = sfn
-        .create_state_machine()
-        .name("day")
-        .definition(WAIT_A_DAY)
-        .role_arn("arn:aws:iam::123456789012:role/r")
-        .send()
-        .await
-        .expect("create")
-        .state_machine_arn()
-        .to_owned();
+    let machine = create_machine(&sfn, "day", WAIT_A_DAY).await;
     let start = |name: String| sfn.start_execution().state_machine_arn(&machine).name(name).send();
     for i in 0..10 {
         start(format!("first-{i:02}")).await.expect("start");

@@ -58,6 +58,19 @@ pub async fn serve(service: Arc<Service>) -> (String, tokio::task::JoinHandle<()
     (url, handle)
 }
 
+/// Creates a state machine through the API; panics (the test fails) if it is refused.
+pub async fn create_machine(sfn: &aws_sdk_sfn::Client, name: &str, definition: &str) -> String {
+    sfn.create_state_machine()
+        .name(name)
+        .definition(definition)
+        .role_arn("arn:aws:iam::123456789012:role/r")
+        .send()
+        .await
+        .expect("create")
+        .state_machine_arn()
+        .to_owned()
+}
+
 pub fn client(endpoint: &str) -> aws_sdk_sfn::Client {
     let config = aws_sdk_sfn::Config::builder()
         .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
