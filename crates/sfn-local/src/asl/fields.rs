@@ -125,35 +125,23 @@ impl Validator {
     }
 
     fn path(&mut self, v: &Value, at: &str) -> Option<JsonPath> {
-        match v.as_str().map(JsonPath::parse) {
-            Some(Ok(p)) => Some(p),
-            Some(Err(e)) => {
-                self.schema(e, at);
-                None
-            }
-            None => {
-                self.schema(format!("expected a JSONPath string, got {v}"), at);
-                None
-            }
-        }
+        self.path_text(v, at, JsonPath::parse)
     }
 
     /// A path on the input, the context object (`$$`) or a variable (`$name`).
     pub(super) fn query(&mut self, v: &Value, at: &str) -> Option<Query> {
-        match v.as_str().map(Query::parse) {
-            Some(Ok(q)) => {
-                self.note_query(&q, at);
-                Some(q)
-            }
-            Some(Err(e)) => {
-                self.schema(e, at);
-                None
-            }
-            None => {
-                self.schema(format!("expected a JSONPath string, got {v}"), at);
-                None
-            }
-        }
+        let q = self.path_text(v, at, Query::parse)?;
+        self.note_query(&q, at);
+        Some(q)
+    }
+
+    /// A JSONPath string parsed by `parse`; anything else is a schema error at `at`.
+    fn path_text<T>(&mut self, v: &Value, at: &str, parse: fn(&str) -> Result<T, String>) -> Option<T> {
+        let Some(text) = v.as_str() else {
+            self.schema(format!("expected a JSONPath string, got {v}"), at);
+            return None;
+        };
+        parse(text).map_err(|e| self.schema(e, at)).ok()
     }
 
     pub(super) fn selector(&mut self, v: Option<&Value>, at: &str) -> Selector {
