@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The local stack: moto (S3, DynamoDB, SES, SNS), sfn-local, cargo lambda watch and the
-# local Pinpoint recorder, all on 127.0.0.1. `up` starts what is not running and
+# The local stack: moto (S3, DynamoDB, SES, SNS), sfn-local, local-lambda (every function
+# binary behind the Invoke API) and the local Pinpoint recorder, all on 127.0.0.1. `up` starts what is not running and
 # provisions; `down` stops only what `up` started (by the pids it recorded).
 set -euo pipefail
 
@@ -75,6 +75,12 @@ start() { # name port-variable url ready-seconds command...
   local name=$1 port_var=$2 url=$3 limit=$4; shift 4
   local pidfile="$STATE/$name.pid" logfile="$STATE/$name.log"
   if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    local running_port; running_port=$(cat "$STATE/$name.port" 2>/dev/null || echo "?")
+    if [[ $running_port != "${!port_var}" ]]; then
+      log "$name is already running from $STATE on port $running_port, not ${!port_var}: make stack-down first,"
+      log "  or give this stack its own STACK_STATE_DIR"
+      return 1
+    fi
     log "$name already running (pid $(cat "$pidfile"))"; return 0
   fi
   if port_taken "${!port_var}"; then
@@ -85,6 +91,7 @@ start() { # name port-variable url ready-seconds command...
   log "starting $name"
   setsid "$@" >"$logfile" 2>&1 < /dev/null &
   echo $! >"$pidfile"
+  echo "${!port_var}" >"$STATE/$name.port"
   wait_for "$name" "$url" "$limit" "$logfile" "$(cat "$pidfile")"
 }
 
@@ -105,8 +112,10 @@ RUST_LOG=info
 MULTIPART_COPY_THRESHOLD_BYTES=8388608
 MULTIPART_COPY_PART_BYTES=5242880
 ENV
-  # Every function's environment from the template (names and ARNs resolved to the local ones).
-  "$VENV/bin/python" "$ROOT/scripts/template.py" lambda-env --template "$TEMPLATE" --api-url "$API_URL" >>"$STATE/lambda.env" || return 1
+  # Each function's environment, timeout and memory from the template (names and ARNs resolved
+  # to the local ones).
+  "$VENV/bin/python" "$ROOT/scripts/template.py" lambda-functions --template "$TEMPLATE" --api-url "$API_URL" \
+    >"$STATE/functions.json" || return 1
   start moto MOTO_PORT "http://127.0.0.1:$MOTO_PORT/moto-api/" 30 \
     "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT" || return 1
   if [[ $FAULTS == 1 ]]; then
@@ -115,9 +124,9 @@ ENV
   fi
   start pinpoint PINPOINT_PORT "http://127.0.0.1:$PINPOINT_PORT/_local/health" 15 \
     "$TARGET/debug/local-pinpoint" --listen "127.0.0.1:$PINPOINT_PORT" || return 1
-  start lambda LAMBDA_PORT "http://127.0.0.1:$LAMBDA_PORT/" 60 \
-    env PATH="$VENV/bin:$PATH" "$VENV/bin/cargo-lambda" lambda watch \
-      --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --env-file "$STATE/lambda.env" --manifest-path "$ROOT/Cargo.toml" || return 1
+  start lambda LAMBDA_PORT "http://127.0.0.1:$LAMBDA_PORT/" 15 \
+    "$TARGET/debug/local-lambda" serve --listen "127.0.0.1:$LAMBDA_PORT" --functions "$STATE/functions.json" \
+      --env-file "$STATE/lambda.env" --bin-dir "$TARGET/debug" || return 1
   if [[ $FAULTS == 1 ]]; then
     start lambda-faults FAULT_LAMBDA_PORT "http://127.0.0.1:$FAULT_LAMBDA_PORT/_faults" 15 \
       "$VENV/bin/python" "$ROOT/scripts/fault_proxy.py" --listen "127.0.0.1:$FAULT_LAMBDA_PORT" --upstream "http://127.0.0.1:$LAMBDA_PORT" || return 1
@@ -148,7 +157,7 @@ down() {
       kill -KILL -- "-$pid" 2>/dev/null || true
       log "stopped $name (pid $pid)"
     fi
-    rm -f "$pidfile"
+    rm -f "$pidfile" "$STATE/$name.port"
   done
 }
 

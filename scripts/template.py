@@ -4,6 +4,7 @@ of functions, with local names overridable by the DESIGN.md environment variable
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -165,7 +166,7 @@ LOCAL_PARAMETERS = {
 
 class LocalValues:
     """Resolves template expressions (Ref, GetAtt .Arn/.Name, Sub) to what the local stack
-    uses: functions are cargo lambda watch's binaries, state machines sfn-local's, tables and
+    uses: functions are the local Lambda's binaries, state machines sfn-local's, tables and
     buckets their local names, the HTTP API the local gateway at `api_url`."""
 
     def __init__(self, template: dict, api_url: str):
@@ -272,33 +273,35 @@ def state_machines(template: dict, template_path: Path, api_url: str) -> list[di
     return found
 
 
-def function_environment(template: dict, api_url: str) -> dict[str, str]:
-    """The union of every function's Environment, resolved locally. cargo lambda watch gives one
-    environment to all functions, so a variable two functions set differently is an error."""
+def functions(template: dict, api_url: str) -> dict[str, dict]:
+    """Each function as the local Lambda runs it, by binary name: its own Environment (Globals
+    first), Timeout and MemorySize, resolved to the local names, as Lambda gives each function
+    its own configuration."""
     values = LocalValues(template, api_url)
-    defaults = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    merged: dict[str, tuple[str, str]] = {}
+    globals_ = template.get("Globals", {}).get("Function", {})
+    found: dict[str, dict] = {}
     for logical_id, res in _resources(template, "AWS::Serverless::Function").items():
-        variables = {**defaults, **res.get("Properties", {}).get("Environment", {}).get("Variables", {})}
-        for name, expression in variables.items():
-            value = values.resolve(expression)
-            if name in merged and merged[name][1] != value:
-                raise ValueError(f"{name} is {merged[name][1]!r} for {merged[name][0]} but {value!r} for {logical_id}: "
-                                 "the local Lambda emulator gives all functions one environment")
-            merged[name] = (logical_id, value)
-    return {name: value for name, (_, value) in sorted(merged.items())}
+        props = res.get("Properties", {})
+        variables = {**globals_.get("Environment", {}).get("Variables", {}),
+                     **props.get("Environment", {}).get("Variables", {})}
+        found[binary_of(template, logical_id)] = {
+            "timeoutSeconds": int(props.get("Timeout", globals_.get("Timeout", 3))),
+            "memoryMb": int(props.get("MemorySize", globals_.get("MemorySize", 128))),
+            "environment": {name: values.resolve(expression) for name, expression in sorted(variables.items())},
+        }
+    return found
 
 
 def main(argv: list[str]) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description="What the local stack reads from the SAM template.")
-    parser.add_argument("what", choices=["lambda-env"], help="lambda-env: every function's environment, KEY=VALUE lines")
+    parser.add_argument("what", choices=["lambda-functions"],
+                        help="lambda-functions: each function's environment, timeout and memory, as JSON by binary name")
     parser.add_argument("--template", type=Path, default=TEMPLATE)
     parser.add_argument("--api-url", required=True, help="the local HTTP API's URL (PUBLIC_BASE_URL)")
     args = parser.parse_args(argv)
-    for name, value in function_environment(load(args.template), args.api_url).items():
-        print(f"{name}={value}")
+    print(json.dumps(functions(load(args.template), args.api_url), indent=2, sort_keys=True))
     return 0
 
 

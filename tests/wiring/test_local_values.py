@@ -17,27 +17,23 @@ def template() -> dict:
     return cfn.load(ROOT / "infra" / "template.yaml")
 
 
-def test_the_functions_environment_is_the_templates_resolved_locally(template, monkeypatch):
+def test_each_function_gets_its_own_environment_timeout_and_memory_resolved_locally(template, monkeypatch):
     monkeypatch.setenv("USERS_TABLE", "users-of-this-run")
-    env = cfn.function_environment(template, API)
-    assert env["PUBLIC_BASE_URL"] == API
-    assert env["USERS_TABLE"] == "users-of-this-run", "DESIGN.md's variables still name the resources"
-    assert env["SENSOR_TABLE"] == "sensor_data"
-    assert env["TARGET_BUCKET"] == "sensor-archive"
-    assert env["CSV_INGEST_STATE_MACHINE_ARN"] == "arn:aws:states:us-east-1:123456789012:stateMachine:csv-ingest"
-    assert env["SENDER_EMAIL"] == "no-reply@example.com"
-    declared = set()
-    for res in template["Resources"].values():
+    functions = cfn.functions(template, API)
+    api = functions["friday-api"]["environment"]
+    assert functions["signup-register"]["environment"]["PUBLIC_BASE_URL"] == API
+    assert api["USERS_TABLE"] == "users-of-this-run", "DESIGN.md's variables still name the resources"
+    assert functions["csv-processor"]["environment"]["SENSOR_TABLE"] == "sensor_data"
+    assert functions["file-mover"]["environment"]["TARGET_BUCKET"] == "sensor-archive"
+    assert functions["ingest-starter"]["environment"]["CSV_INGEST_STATE_MACHINE_ARN"] == \
+        "arn:aws:states:us-east-1:123456789012:stateMachine:csv-ingest"
+    assert "SENSOR_TABLE" not in api, "a function sees only the variables the template gives it"
+    assert functions["csv-processor"]["timeoutSeconds"] == 900 and functions["csv-processor"]["memoryMb"] == 512
+    assert functions["friday-api"]["timeoutSeconds"] == 10, "Globals.Function.Timeout applies"
+    for logical_id, res in template["Resources"].items():
         if res["Type"] == "AWS::Serverless::Function":
-            declared |= set(res["Properties"].get("Environment", {}).get("Variables", {}))
-    assert set(env) == declared
-
-
-def test_two_functions_given_one_variable_differently_is_refused(template):
-    changed = copy.deepcopy(template)
-    changed["Resources"]["FridayCheckerFunction"]["Properties"]["Environment"]["Variables"]["USERS_TABLE"] = {"Ref": "CustomersTable"}
-    with pytest.raises(ValueError, match="USERS_TABLE is 'users' for .* but 'customers' for FridayCheckerFunction"):
-        cfn.function_environment(changed, API)
+            declared = set(res["Properties"].get("Environment", {}).get("Variables", {}))
+            assert set(functions[cfn.binary_of(template, logical_id)]["environment"]) == declared, logical_id
 
 
 def test_every_state_machine_is_registered_with_its_substitutions_resolved(template):
@@ -60,4 +56,4 @@ def test_a_value_the_local_stack_cannot_give_is_refused_by_name(template):
     changed = copy.deepcopy(template)
     changed["Resources"]["FridayCheckerFunction"]["Properties"]["Environment"]["Variables"]["X"] = {"Ref": "NoSuchThing"}
     with pytest.raises(ValueError, match="no local value for !Ref NoSuchThing"):
-        cfn.function_environment(changed, API)
+        cfn.functions(changed, API)

@@ -18,8 +18,10 @@ import template as cfn_template  # scripts/template.py: one reading of the templ
 from codefacts import BinaryFacts, binary_facts, field_variables, raisable_errors
 from rustscan import CodeIndex, binaries, clean_source, rust_files
 
-# The names a Retry/Catch may use without any code raising them.
-SERVICE_ERROR_PREFIXES = ("States.", "Lambda.")
+# The names a Retry/Catch may use without any code raising them: Step Functions' and Lambda's
+# own, and the function errors Lambda itself writes when a runtime dies, times out or cannot
+# start (Runtime.ExitError, Sandbox.Timedout, Runtime.InvalidEntrypoint, ...).
+SERVICE_ERROR_PREFIXES = ("States.", "Lambda.", "Runtime.", "Sandbox.")
 
 # Where the code names a resource without touching it (so no policy is owed), and why.
 NAMED_ONLY = {

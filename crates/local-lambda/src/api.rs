@@ -1,0 +1,182 @@
+//! The two HTTP faces of the local Lambda: the Invoke API its callers use (sfn-local, the
+//! gateway, the SDKs, `cargo lambda invoke`) and the Runtime API its function processes poll.
+
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use crate::answers::{self, ServiceError};
+use crate::pool::{Outcome, Pool, RuntimeCallError};
+
+/// Over Lambda's 6 MB, so that a larger body gets Lambda's own 413 rather than the server's.
+const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+pub fn router(pool: Arc<Pool>) -> Router {
+    let runtime = "/instances/{id}/2018-06-01/runtime";
+    Router::new()
+        .route("/", get(health))
+        .route("/2015-03-31/functions/{function}/invocations", post(invoke))
+        .route(&format!("{runtime}/invocation/next"), get(next))
+        .route(&format!("{runtime}/invocation/{{request_id}}/response"), post(respond))
+        .route(&format!("{runtime}/invocation/{{request_id}}/error"), post(fail))
+        .route(&format!("{runtime}/init/error"), post(init_error))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(pool)
+}
+
+async fn health(State(pool): State<Arc<Pool>>) -> Response {
+    axum::Json(json!({"status": "ok", "instances": pool.instance_counts()})).into_response()
+}
+
+/// The function name in an Invoke path: a name, `name:qualifier`, or a function ARN.
+pub fn function_name(target: &str) -> &str {
+    let parts: Vec<&str> = target.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "lambda", _, _, "function", name, ..] => name,
+        [name, ..] => name,
+        [] => target,
+    }
+}
+
+fn service_error(error: ServiceError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [("x-amzn-ErrorType", error.error_type), ("content-type", "application/json")], error.body.to_string())
+        .into_response()
+}
+
+async fn invoke(State(pool): State<Arc<Pool>>, Path(target): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let name = function_name(&target).to_owned();
+    if pool.function(&name).is_none() {
+        return service_error(ServiceError::function_not_found(&pool.function_arn(&name)));
+    }
+    if body.len() > answers::MAX_REQUEST_BYTES {
+        return service_error(ServiceError::request_too_large());
+    }
+    if !body.is_empty() {
+        if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+            return service_error(ServiceError::not_json(&error.to_string()));
+        }
+    }
+    let invocation_type = headers.get("x-amz-invocation-type").and_then(|v| v.to_str().ok()).unwrap_or("RequestResponse");
+    match invocation_type {
+        "DryRun" => return StatusCode::NO_CONTENT.into_response(),
+        "Event" => {
+            tokio::spawn(async move {
+                if let Ok((request_id, Outcome::FunctionError(body))) = pool.invoke(&name, body).await {
+                    eprintln!("local-lambda: {name} (event {request_id}) failed: {}", String::from_utf8_lossy(&body));
+                }
+            });
+            return StatusCode::ACCEPTED.into_response();
+        }
+        _ => {}
+    }
+    match pool.invoke(&name, body).await {
+        Err(error) => service_error(error),
+        Ok((request_id, outcome)) => {
+            let (body, failed) = match outcome {
+                Outcome::Response(body) if body.len() > answers::MAX_RESPONSE_BYTES => {
+                    (Bytes::from(answers::response_too_large()), true)
+                }
+                Outcome::Response(body) => (body, false),
+                Outcome::FunctionError(body) => (body, true),
+            };
+            let mut response = (StatusCode::OK, body).into_response();
+            let headers = response.headers_mut();
+            headers.insert("content-type", HeaderValue::from_static("application/json"));
+            headers.insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+            if let Ok(id) = HeaderValue::from_str(&request_id) {
+                headers.insert("x-amzn-requestid", id);
+            }
+            if failed {
+                headers.insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+            }
+            response
+        }
+    }
+}
+
+fn runtime_error(error: RuntimeCallError) -> Response {
+    let (status, kind, message) = match error {
+        RuntimeCallError::UnknownInstance => {
+            (StatusCode::GONE, "UnknownInstance", "this execution environment is not (or no longer) running")
+        }
+        RuntimeCallError::NotCurrent => {
+            (StatusCode::BAD_REQUEST, "InvalidRequestID", "the request id is not this environment's current invocation")
+        }
+    };
+    (status, axum::Json(json!({"errorType": kind, "errorMessage": message}))).into_response()
+}
+
+fn trace_id() -> String {
+    let now = std::time::SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("Root=1-{now:08x}-{};Parent={};Sampled=0", &random[..24], &random[16..32])
+}
+
+async fn next(State(pool): State<Arc<Pool>>, Path(id): Path<u64>) -> Response {
+    match pool.next(id).await {
+        Err(error) => runtime_error(error),
+        Ok(assigned) => {
+            let deadline_ms = assigned.deadline.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default();
+            let mut response = (StatusCode::OK, assigned.payload).into_response();
+            let headers = response.headers_mut();
+            let values = [
+                ("lambda-runtime-aws-request-id", assigned.request_id),
+                ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
+                ("lambda-runtime-invoked-function-arn", assigned.function_arn),
+                ("lambda-runtime-trace-id", trace_id()),
+            ];
+            for (name, value) in values {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.insert(name, value);
+                }
+            }
+            response
+        }
+    }
+}
+
+fn accepted() -> Response {
+    (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
+}
+
+async fn respond(State(pool): State<Arc<Pool>>, Path((id, request_id)): Path<(u64, String)>, body: Bytes) -> Response {
+    match pool.complete(id, &request_id, Outcome::Response(body)) {
+        Ok(()) => accepted(),
+        Err(error) => runtime_error(error),
+    }
+}
+
+async fn fail(State(pool): State<Arc<Pool>>, Path((id, request_id)): Path<(u64, String)>, body: Bytes) -> Response {
+    match pool.complete(id, &request_id, Outcome::FunctionError(body)) {
+        Ok(()) => accepted(),
+        Err(error) => runtime_error(error),
+    }
+}
+
+async fn init_error(State(pool): State<Arc<Pool>>, Path(id): Path<u64>, body: Bytes) -> Response {
+    match pool.init_failed(id, body) {
+        Ok(()) => accepted(),
+        Err(error) => runtime_error(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::function_name;
+
+    #[test]
+    fn invoke_paths_name_the_function_by_name_qualified_name_or_arn() {
+        assert_eq!(function_name("csv-processor"), "csv-processor");
+        assert_eq!(function_name("csv-processor:$LATEST"), "csv-processor");
+        assert_eq!(function_name("arn:aws:lambda:us-east-1:123456789012:function:emailer"), "emailer");
+        assert_eq!(function_name("arn:aws:lambda:us-east-1:123456789012:function:emailer:7"), "emailer");
+    }
+}
