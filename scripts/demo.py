@@ -19,10 +19,17 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import template as cfn  # noqa: E402  (the stack's own reading of infra/template.yaml)
 MOTO = f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '4566')}"
 SFN_URL = f"http://127.0.0.1:{os.environ.get('SFN_PORT', '8083')}"
 API_URL = f"http://127.0.0.1:{os.environ.get('API_PORT', '3000')}"
 PINPOINT_URL = f"http://127.0.0.1:{os.environ.get('PINPOINT_PORT', '4570')}"
+# The names the stack gave the resources: the template's, or DESIGN.md's variables overriding them.
+_NAMES = cfn.LocalValues(cfn.load(pathlib.Path(os.environ.get("STACK_TEMPLATE", ROOT / "infra" / "template.yaml"))), API_URL)
+SOURCE = _NAMES.bucket_names["UploadBucket"]
+ARCHIVE = _NAMES.bucket_names["ArchiveBucket"]
+TABLE = {lid.removesuffix("Table").lower(): name for lid, name in _NAMES.table_names.items()}
 
 
 def client(service: str, endpoint: str):
@@ -142,7 +149,7 @@ def execution_started_by_upload(key: str, after: dt.datetime, timeout: float = 6
             if started.get("objectKey") == key:
                 return execution["executionArn"]
         time.sleep(0.2)
-    raise SystemExit(f"no csv-ingest execution started for s3://sensor-uploads/{key} within {timeout:.0f} s")
+    raise SystemExit(f"no csv-ingest execution started for s3://{SOURCE}/{key} within {timeout:.0f} s")
 
 
 def sent_emails() -> list:
@@ -154,10 +161,10 @@ def demo_csv_ingest() -> bool:
     heading("csv-ingest: an S3 upload of sensor readings -> DynamoDB -> processed/ -> report e-mail")
     key = "incoming/sample readings.csv"
     body = (ROOT / "events/sample-readings.csv").read_bytes()
-    print(f"$ aws --endpoint-url {MOTO} s3 cp events/sample-readings.csv 's3://sensor-uploads/{key}'")
+    print(f"$ aws --endpoint-url {MOTO} s3 cp events/sample-readings.csv 's3://{SOURCE}/{key}'")
     before = clock()["now"]
-    S3.put_object(Bucket="sensor-uploads", Key=key, Body=body)
-    print(f"uploaded s3://sensor-uploads/{key} ({len(body)} bytes, 9 rows, 3 of them bad);")
+    S3.put_object(Bucket=SOURCE, Key=key, Body=body)
+    print(f"uploaded s3://{SOURCE}/{key} ({len(body)} bytes, 9 rows, 3 of them bad);")
     print("the bucket's notification reaches ingest-starter, which starts csv-ingest")
     arn = execution_started_by_upload(key, instant(before))
     wall = time.monotonic()
@@ -167,17 +174,17 @@ def demo_csv_ingest() -> bool:
           f"({simulated:,.0f} s simulated, {time.monotonic() - wall:.2f} s wall)")
     timeline(arn)
 
-    print("\nitems in sensor_data:")
+    print(f"\nitems in {TABLE['sensor']}:")
     des = TypeDeserializer()
     for item in sorted(
-        ({k: des.deserialize(v) for k, v in i.items()} for i in DYNAMODB.scan(TableName="sensor_data")["Items"]),
+        ({k: des.deserialize(v) for k, v in i.items()} for i in DYNAMODB.scan(TableName=TABLE["sensor"])["Items"]),
         key=lambda i: (i["sensor_id"], i["timestamp"]),
     ):
         print(f"  {item['sensor_id']:<14} {item['timestamp']}  {item['value']}")
-    archive = [o["Key"] for o in S3.list_objects_v2(Bucket="sensor-archive").get("Contents", [])]
-    print(f"\nsensor-archive now holds: {archive}")
-    print(f"sensor-uploads/incoming now holds: {[o['Key'] for o in S3.list_objects_v2(Bucket='sensor-uploads').get('Contents', [])]}")
-    rejected = S3.get_object(Bucket="sensor-archive", Key="rejected/sample readings.csv")["Body"].read().decode()
+    archive = [o["Key"] for o in S3.list_objects_v2(Bucket=ARCHIVE).get("Contents", [])]
+    print(f"\n{ARCHIVE} now holds: {archive}")
+    print(f"{SOURCE}/incoming now holds: {[o['Key'] for o in S3.list_objects_v2(Bucket=SOURCE).get('Contents', [])]}")
+    rejected = S3.get_object(Bucket=ARCHIVE, Key="rejected/sample readings.csv")["Body"].read().decode()
     print("\nrejected rows (rejected/sample readings.csv):")
     for line in rejected.splitlines():
         print(f"  {line}")
@@ -207,7 +214,7 @@ def demo_friday_reminder() -> bool:
     print(f"now: {now:%A %Y-%m-%d %H:%M} UTC")
     users = [("ana", east, 8, [("ana-iphone", "APNS")]), ("bob", west, 9, [("bob-pixel", "GCM"), ("bob-ipad", "APNS")])]
     for user, zone, hour, devices in users:
-        DYNAMODB.put_item(TableName="users", Item={
+        DYNAMODB.put_item(TableName=TABLE["users"], Item={
             "userId": {"S": user}, "timezone": {"S": zone}, "notifyHour": {"N": str(hour)},
             "devices": {"L": [{"M": {"token": {"S": t}, "platform": {"S": p}}} for t, p in devices]},
         })
@@ -238,15 +245,15 @@ def demo_course_enrollment() -> bool:
     machine = "arn:aws:states:us-east-1:123456789012:stateMachine:course-enrollment"
     put = lambda table, **attrs: DYNAMODB.put_item(TableName=table, Item={
         k: {"N": str(v)} if isinstance(v, (int, Decimal)) else {"S": v} for k, v in attrs.items()})
-    put("courses", courseId="rust-101", title="Rust for services", price=Decimal("120.00"), seatsAvailable=10)
-    put("courses", courseId="sfn-201", title="Step Functions in depth", price=Decimal("80.00"), seatsAvailable=1)
+    put(TABLE["courses"], courseId="rust-101", title="Rust for services", price=Decimal("120.00"), seatsAvailable=10)
+    put(TABLE["courses"], courseId="sfn-201", title="Step Functions in depth", price=Decimal("80.00"), seatsAvailable=1)
     students = [("ana@example.com", "Ana Lima"), ("bob@example.com", "Bob Stone"), ("cleo@example.com", "Cleo Park")]
     for email, name in students:
-        put("students", email=email, name=name, studentId=f"st-{email.split('@')[0]}")
-    put("payments", paymentId="pay-ana", email="ana@example.com", courseId="rust-101", amount=Decimal("120.00"), status="PAID")
-    put("payments", paymentId="pay-bob", email="bob@example.com", courseId="rust-101", amount=Decimal("60.00"), status="PENDING")
-    put("payments", paymentId="pay-bob-sfn", email="bob@example.com", courseId="sfn-201", amount=80, status="PAID")
-    put("payments", paymentId="pay-cleo-sfn", email="cleo@example.com", courseId="sfn-201", amount=80, status="PAID")
+        put(TABLE["students"], email=email, name=name, studentId=f"st-{email.split('@')[0]}")
+    put(TABLE["payments"], paymentId="pay-ana", email="ana@example.com", courseId="rust-101", amount=Decimal("120.00"), status="PAID")
+    put(TABLE["payments"], paymentId="pay-bob", email="bob@example.com", courseId="rust-101", amount=Decimal("60.00"), status="PENDING")
+    put(TABLE["payments"], paymentId="pay-bob-sfn", email="bob@example.com", courseId="sfn-201", amount=80, status="PAID")
+    put(TABLE["payments"], paymentId="pay-cleo-sfn", email="cleo@example.com", courseId="sfn-201", amount=80, status="PAID")
     print("courses: rust-101 (120.00, 10 seats), sfn-201 (80.00, 1 seat); students: Ana, Bob, Cleo;")
     print("payments: Ana PAID 120.00 for rust-101, Bob PENDING 60.00 for rust-101, Bob and Cleo PAID 80 for sfn-201")
 
@@ -276,8 +283,8 @@ def demo_course_enrollment() -> bool:
     arns = [start("bob-sfn", request("bob@example.com", "Bob Stone", "sfn-201", "pay-bob-sfn")),
             start("cleo-sfn", request("cleo@example.com", "Cleo Park", "sfn-201", "pay-cleo-sfn"))]
     raced = [show(arn, with_timeline=False) for arn in arns]
-    seats = DYNAMODB.get_item(TableName="courses", Key={"courseId": {"S": "sfn-201"}})["Item"]["seatsAvailable"]["N"]
-    enrolled = DYNAMODB.query(TableName="enrollments", KeyConditionExpression="courseId = :c",
+    seats = DYNAMODB.get_item(TableName=TABLE["courses"], Key={"courseId": {"S": "sfn-201"}})["Item"]["seatsAvailable"]["N"]
+    enrolled = DYNAMODB.query(TableName=TABLE["enrollments"], KeyConditionExpression="courseId = :c",
                               ExpressionAttributeValues={":c": {"S": "sfn-201"}})["Items"]
     print(f"\nsfn-201 now: {seats} seats left, enrolled: {[e['email']['S'] for e in enrolled]}")
     winners = sorted(r["status"] for r in raced)
@@ -309,7 +316,7 @@ def demo_confirmation_reminder() -> bool:
     same = f"carla.{run}@EXAMPLE.com"
     status, answer = http("POST", f"{API_URL}/register", {"email": same, "name": "Carla"})
     print(f"POST /register {same} again -> {status} {json.dumps(answer)}")
-    arns = {p: DYNAMODB.get_item(TableName="customers", Key={"customerId": {"S": i}})["Item"]["executionArn"]["S"]
+    arns = {p: DYNAMODB.get_item(TableName=TABLE["customers"], Key={"customerId": {"S": i}})["Item"]["executionArn"]["S"]
             for p, i in ids.items()}
     for person, address in people.items():
         link = next(m["body"] for m in sent_emails() if normal_address(address) in m["destinations"]["ToAddresses"])

@@ -1,5 +1,5 @@
 """A fault-injecting HTTP proxy for the local stack: it forwards every request to its upstream
-(moto, or cargo lambda watch's Invoke API) unchanged, except the ones a fault rule matches.
+(moto, or local-lambda's Invoke API) unchanged, except the ones a fault rule matches.
 
 Rules are set over HTTP on the proxy itself, so a test arms a fault, runs a workflow and
 reads how often the fault fired:

@@ -60,6 +60,13 @@ def provision_tables(template: dict) -> None:
     tables = set(dynamodb.list_tables().get("TableNames", []))
     for table, schema in cfn.tables(template).items():
         if table in tables:
+            # A running stack keeps its items; a key the template changed since is not applied
+            # silently over them.
+            keys = [(k["AttributeName"], k["KeyType"]) for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+            wanted = [tuple(k) for k in schema["keys"]]
+            if keys != wanted:
+                raise SystemExit(f"[provision] table {table} exists with key {keys}, the template says {wanted}: "
+                                 "make stack-down (the emulator keeps nothing) and make stack-up again")
             continue
         dynamodb.create_table(
             TableName=table,

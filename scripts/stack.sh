@@ -14,7 +14,7 @@ CLOCK="${SFN_LOCAL_CLOCK:-virtual}"
 MOTO_PORT="${MOTO_PORT:-4566}" SFN_PORT="${SFN_PORT:-8083}" LAMBDA_PORT="${LAMBDA_PORT:-9000}" PINPOINT_PORT="${PINPOINT_PORT:-4570}"
 API_PORT="${API_PORT:-3000}"
 # STACK_FAULTS=1: fault proxies (scripts/fault_proxy.py) between the functions and moto, and
-# between sfn-local and the Lambda emulator, transparent until a test arms a fault. Off by
+# between the Lambda service and its callers (sfn-local, the gateway and its event pump), transparent until a test arms a fault. Off by
 # default: every AWS call of the functions would cross a Python proxy.
 FAULTS="${STACK_FAULTS:-0}"
 FAULT_MOTO_PORT="${FAULT_MOTO_PORT:-$((MOTO_PORT + 1))}" FAULT_LAMBDA_PORT="${FAULT_LAMBDA_PORT:-$((LAMBDA_PORT + 1))}"
@@ -139,9 +139,9 @@ ENV
     --template "$TEMPLATE" --state-dir "$STATE" --sfn-endpoint "http://127.0.0.1:$SFN_PORT" --api-url "$API_URL" || return 1
   start gateway API_PORT "http://127.0.0.1:$API_PORT/" 15 \
     "$TARGET/debug/local-gateway" serve --listen "127.0.0.1:$API_PORT" --routes "$STATE/routes.json" \
-      --lambda-endpoint "http://127.0.0.1:$LAMBDA_PORT" --pump "$STATE/pump.json" --sqs-endpoint "http://127.0.0.1:$MOTO_PORT" || return 1
+      --lambda-endpoint "$SFN_LAMBDA" --pump "$STATE/pump.json" --sqs-endpoint "http://127.0.0.1:$MOTO_PORT" || return 1
   log "up: api :$API_PORT, moto :$MOTO_PORT, sfn-local :$SFN_PORT ($CLOCK clock), lambda :$LAMBDA_PORT, pinpoint :$PINPOINT_PORT"
-  if [[ $FAULTS == 1 ]]; then log "fault proxies: :$FAULT_MOTO_PORT (functions -> moto), :$FAULT_LAMBDA_PORT (sfn-local -> lambda)"; fi
+  if [[ $FAULTS == 1 ]]; then log "fault proxies: :$FAULT_MOTO_PORT (functions -> moto), :$FAULT_LAMBDA_PORT (sfn-local, gateway -> lambda)"; fi
 }
 
 down() {

@@ -3,12 +3,18 @@
 
 import json
 import os
+import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import boto3
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import template as cfn  # noqa: E402  (scripts/template.py: the stack's own reading of the template)
 
 MOTO = f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '4566')}"
 SFN = f"http://127.0.0.1:{os.environ.get('SFN_PORT', '8083')}"
@@ -16,6 +22,18 @@ PINPOINT = f"http://127.0.0.1:{os.environ.get('PINPOINT_PORT', '4570')}"
 LAMBDA = f"http://127.0.0.1:{os.environ.get('LAMBDA_PORT', '9000')}"
 API = f"http://127.0.0.1:{os.environ.get('API_PORT', '3000')}"
 ACCOUNT = "123456789012"
+
+# The resource names the stack was given: the template's, or the DESIGN.md variables overriding them.
+_NAMES = cfn.LocalValues(cfn.load(Path(os.environ.get("STACK_TEMPLATE", ROOT / "infra" / "template.yaml"))), API)
+SOURCE_BUCKET = _NAMES.bucket_names["UploadBucket"]
+TARGET_BUCKET = _NAMES.bucket_names["ArchiveBucket"]
+SENSOR_TABLE = _NAMES.table_names["SensorTable"]
+USERS_TABLE = _NAMES.table_names["UsersTable"]
+CUSTOMERS_TABLE = _NAMES.table_names["CustomersTable"]
+STUDENTS_TABLE = _NAMES.table_names["StudentsTable"]
+COURSES_TABLE = _NAMES.table_names["CoursesTable"]
+PAYMENTS_TABLE = _NAMES.table_names["PaymentsTable"]
+ENROLLMENTS_TABLE = _NAMES.table_names["EnrollmentsTable"]
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
@@ -26,6 +44,27 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "manual_clock: needs sfn-local on the manual clock (advanced by the test)")
     # A third pass (STACK_FAULTS=1) puts fault proxies in the functions' and sfn-local's way.
     config.addinivalue_line("markers", "faults: needs the stack's fault proxies (STACK_FAULTS=1 make stack-up)")
+    config.addinivalue_line("markers", "crash: kills a function mid-file; minutes long, run by make test-crash")
+
+
+def function_pids(binary: str) -> list[int]:
+    """This stack's processes of a function: local-lambda gives each the address of its own
+    Runtime API, so another stack's processes on this machine are left out."""
+    runtime_api = f"AWS_LAMBDA_RUNTIME_API={LAMBDA}/".encode()
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv0 = f.read().split(b"\0")[0].decode(errors="replace")
+            if not argv0.endswith(f"/{binary}"):
+                continue
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environ = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(var.startswith(runtime_api) for var in environ):
+            pids.append(int(pid))
+    return pids
 
 
 def make_client(service: str, endpoint: str):

@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from conftest import API, http, ses_messages
+from conftest import API, CUSTOMERS_TABLE, http, ses_messages
 
 JSON = {"content-type": "application/json"}
 MB = 1024 * 1024
@@ -152,13 +152,13 @@ def test_a_repeated_link_parameter_is_400_and_confirms_nothing(dynamodb):
     status, _, body = http("POST", "/register", registration(address("link")), JSON)
     assert status == 201, body
     customer_id = json.loads(body)["customerId"]
-    item = dynamodb.get_item(TableName="customers", Key={"customerId": {"S": customer_id}}, ConsistentRead=True)
+    item = dynamodb.get_item(TableName=CUSTOMERS_TABLE, Key={"customerId": {"S": customer_id}}, ConsistentRead=True)
     token = item["Item"]["token"]["S"]
     for query in [f"customerId={customer_id}&customerId={'0' * 32}&token={token}",
                   f"customerId={customer_id}&customerId={customer_id}&token={token}",
                   f"customerId={customer_id}&token=guess&token={token}"]:
         refused(http("GET", f"/confirm?{query}"), 400, "the query parameter")
-    item = dynamodb.get_item(TableName="customers", Key={"customerId": {"S": customer_id}}, ConsistentRead=True)
+    item = dynamodb.get_item(TableName=CUSTOMERS_TABLE, Key={"customerId": {"S": customer_id}}, ConsistentRead=True)
     assert item["Item"]["status"]["S"] == "PENDING"
     status, _, body = http("GET", f"/confirm?customerId={customer_id}&token={token}")
     assert status == 200, body

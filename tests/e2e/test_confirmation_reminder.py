@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from conftest import ACCOUNT, API, SFN, http, http_json, ses_messages, wait_for_execution
+from conftest import ACCOUNT, API, CUSTOMERS_TABLE, SFN, http, http_json, ses_messages, wait_for_execution
 
 DAY = 86_400
 MACHINE = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:confirmation-reminder"
@@ -72,7 +72,7 @@ def messages_to(address: str) -> list:
 
 
 def customer(dynamodb, customer_id: str) -> dict:
-    item = dynamodb.get_item(TableName="customers", Key={"customerId": {"S": customer_id}}, ConsistentRead=True)
+    item = dynamodb.get_item(TableName=CUSTOMERS_TABLE, Key={"customerId": {"S": customer_id}}, ConsistentRead=True)
     return {k: v.get("S") for k, v in item["Item"].items()}
 
 

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from conftest import ACCOUNT, LAMBDA, wait_for_execution
+from conftest import ACCOUNT, COURSES_TABLE, ENROLLMENTS_TABLE, LAMBDA, PAYMENTS_TABLE, STUDENTS_TABLE, wait_for_execution
 
 MACHINE = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:course-enrollment"
 
@@ -23,7 +23,7 @@ class World:
         self.db = dynamodb
         self.tag = uuid.uuid4().hex[:10]
         self.course = f"rust-{self.tag}"
-        dynamodb.put_item(TableName="courses", Item={
+        dynamodb.put_item(TableName=COURSES_TABLE, Item={
             "courseId": {"S": self.course}, "title": {"S": "Rust for services"},
             "price": {"N": "120.00"}, "seatsAvailable": {"N": str(seats)},
         })
@@ -32,22 +32,22 @@ class World:
         """Registers a student who made a payment; returns the execution input enrolling them."""
         email = f"{first}.{self.tag}@example.com"
         payment = f"pay-{first}-{self.tag}"
-        self.db.put_item(TableName="students", Item={
+        self.db.put_item(TableName=STUDENTS_TABLE, Item={
             "email": {"S": email}, "name": {"S": name}, "studentId": {"S": f"st-{first}-{self.tag}"},
         })
-        self.db.put_item(TableName="payments", Item={
+        self.db.put_item(TableName=PAYMENTS_TABLE, Item={
             "paymentId": {"S": payment}, "email": {"S": email}, "courseId": {"S": course or self.course},
             "amount": {"N": amount}, "status": {"S": status},
         })
         return {"name": name, "email": email, "courseId": self.course, "paymentId": payment}
 
     def seats(self) -> int:
-        item = self.db.get_item(TableName="courses", Key={"courseId": {"S": self.course}}, ConsistentRead=True)["Item"]
+        item = self.db.get_item(TableName=COURSES_TABLE, Key={"courseId": {"S": self.course}}, ConsistentRead=True)["Item"]
         return int(item["seatsAvailable"]["N"])
 
     def enrollments(self) -> list:
         found = self.db.query(
-            TableName="enrollments", KeyConditionExpression="courseId = :c",
+            TableName=ENROLLMENTS_TABLE, KeyConditionExpression="courseId = :c",
             ExpressionAttributeValues={":c": {"S": self.course}}, ConsistentRead=True,
         )
         return found["Items"]

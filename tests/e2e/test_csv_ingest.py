@@ -8,13 +8,13 @@ import uuid
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from conftest import LAMBDA, make_client, ses_messages, wait_for_execution
+from conftest import LAMBDA, SENSOR_TABLE, TARGET_BUCKET, make_client, ses_messages, wait_for_execution
 
 # These tests hand ingest-starter the events they need (redeliveries, races, EventBridge), so
 # their uploads go to a bucket with no notification: in sensor-uploads every upload also
 # starts the workflow by itself (S3 -> SQS -> pump), which test_front_doors.py covers.
 SOURCE = "sensor-uploads-direct"
-ARCHIVE = "sensor-archive"
+ARCHIVE = TARGET_BUCKET
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -77,7 +77,7 @@ def emails_about(key: str) -> list:
 
 def items_for(dynamodb, sensor: str) -> list:
     pages = dynamodb.get_paginator("query").paginate(
-        TableName="sensor_data",
+        TableName=SENSOR_TABLE,
         KeyConditionExpression="sensor_id = :s",
         ExpressionAttributeValues={":s": {"S": sensor}},
     )

@@ -5,11 +5,14 @@ e-mails checked)."""
 
 import json
 import os
+import time
 import uuid
+from urllib.parse import unquote_plus
 
 import pytest
 
-from conftest import http_json
+from conftest import MOTO, SOURCE_BUCKET, http_json, make_client
+from test_front_doors import executions_for
 from test_csv_ingest import ARCHIVE, emails_about, exists, items_for, lambda_api, source_bucket, upload_and_run  # noqa: F401
 
 MOTO_FAULTS = f"http://127.0.0.1:{os.environ.get('FAULT_MOTO_PORT', int(os.environ.get('MOTO_PORT', '4566')) + 1)}"
@@ -142,3 +145,30 @@ def test_a_failing_lambda_endpoint_is_retried_by_the_state_machine(s3, sfn, dyna
     assert fired(LAMBDA_FAULTS)["invoke"] == 2
     assert len(retried(sfn, described["executionArn"])) == 2
     assert_ingested_once(s3, dynamodb, sensor, key, 50, described)
+
+
+def test_an_upload_whose_starter_keeps_failing_is_retried_then_kept_on_the_failed_events_queue(s3, sfn):
+    """The pump's twin of Lambda's asynchronous retries and on-failure destination: three
+    attempts, then the record Lambda writes, with the S3 event as delivered; no execution."""
+    sqs = make_client("sqs", MOTO)
+    failed_queue = sqs.get_queue_url(QueueName="ingest-starter-failed-events")["QueueUrl"]
+    key = f"incoming/starter-down-{uuid.uuid4().hex[:8]}.csv"
+    error = {"errorType": "TransientError", "errorMessage": "the starter is down"}
+    arm(LAMBDA_FAULTS, {"name": "starter-down", "match": {"method": "POST", "path": "/functions/ingest-starter/invocations$"},
+                        "times": 3, "fault": {"respond": {"status": 200, "body": json.dumps(error), "headers": {
+                            "content-type": "application/json", "X-Amz-Function-Error": "Unhandled"}}}})
+    s3.put_object(Bucket=SOURCE_BUCKET, Key=key, Body=b"sensor_id,timestamp,value\n")
+    record = None
+    deadline = time.monotonic() + 60
+    while record is None and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=failed_queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            body = json.loads(message["Body"])
+            if unquote_plus(body["requestPayload"]["Records"][0]["s3"]["object"]["key"]) == key:
+                record = body
+                sqs.delete_message(QueueUrl=failed_queue, ReceiptHandle=message["ReceiptHandle"])
+    assert record is not None, f"no failure record for {key} on the failed-events queue"
+    assert fired(LAMBDA_FAULTS) == {"starter-down": 3}
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["responsePayload"] == error
+    assert executions_for(sfn, key) == [], "a failed start starts nothing"

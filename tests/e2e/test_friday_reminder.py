@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import LAMBDA, PINPOINT, SFN, http_json, make_client, wait_for_execution
+from conftest import LAMBDA, PINPOINT, SFN, USERS_TABLE, http_json, make_client, wait_for_execution
 
 ZONES = ["Pacific/Kiritimati", "Asia/Tokyo", "Europe/London", "America/Los_Angeles", "Pacific/Pago_Pago"]
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:friday-reminder"
@@ -62,7 +62,7 @@ def next_weekday(after: dt.datetime, weekday: int, hour: int, minute: int = 0) -
 
 def put_user(dynamodb, user_id: str, zone: str, hour: int, devices: list) -> None:
     dynamodb.put_item(
-        TableName="users",
+        TableName=USERS_TABLE,
         Item={
             "userId": {"S": user_id},
             "timezone": {"S": zone},

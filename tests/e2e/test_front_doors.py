@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from conftest import MOTO, SFN, http, make_client, wait_for_execution
+from conftest import MOTO, SENSOR_TABLE, SFN, SOURCE_BUCKET, USERS_TABLE, http, make_client, wait_for_execution
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:csv-ingest"
@@ -24,7 +24,7 @@ SIGNUP_BUILT = (ROOT / "crates" / "signup" / "src" / "bin").is_dir()
 
 def test_get_friday_over_real_http_reaches_friday_api(dynamodb):
     user = f"gw-{uuid.uuid4().hex[:8]}"
-    dynamodb.put_item(TableName="users", Item={"userId": {"S": user}, "timezone": {"S": "Asia/Tokyo"}, "notifyHour": {"N": "9"}})
+    dynamodb.put_item(TableName=USERS_TABLE, Item={"userId": {"S": user}, "timezone": {"S": "Asia/Tokyo"}, "notifyHour": {"N": "9"}})
     status, headers, body = http("GET", f"/friday?userId={user}")
     answer = json.loads(body)
     assert status in (200, 202), body
@@ -110,29 +110,29 @@ def test_an_upload_starts_exactly_one_execution_and_a_reupload_another(s3, sfn, 
     sensor = f"up-{uuid.uuid4().hex[:8]}"
     key = f"incoming/front door {uuid.uuid4().hex[:6]} a+b é.csv"
     body = f"sensor_id,timestamp,value\n{sensor},1,1.5\n{sensor},2,2.5\n".encode()
-    s3.put_object(Bucket="sensor-uploads", Key=key, Body=body)
+    s3.put_object(Bucket=SOURCE_BUCKET, Key=key, Body=body)
     first = wait_for_executions(sfn, key, 1)
     assert wait_for_execution(sfn, first[0]["executionArn"])["status"] == "SUCCEEDED"
     time.sleep(2)  # room for a duplicate start, which must not come
     assert len(executions_for(sfn, key)) == 1
-    items = dynamodb.query(TableName="sensor_data", KeyConditionExpression="sensor_id = :s",
+    items = dynamodb.query(TableName=SENSOR_TABLE, KeyConditionExpression="sensor_id = :s",
                            ExpressionAttributeValues={":s": {"S": sensor}})["Items"]
     assert len(items) == 2
 
-    s3.put_object(Bucket="sensor-uploads", Key=key, Body=body)
+    s3.put_object(Bucket=SOURCE_BUCKET, Key=key, Body=body)
     both = wait_for_executions(sfn, key, 2)
     assert len(both) == 2
     for execution in both:
         assert wait_for_execution(sfn, execution["executionArn"])["status"] == "SUCCEEDED"
-    assert len(dynamodb.query(TableName="sensor_data", KeyConditionExpression="sensor_id = :s",
+    assert len(dynamodb.query(TableName=SENSOR_TABLE, KeyConditionExpression="sensor_id = :s",
                               ExpressionAttributeValues={":s": {"S": sensor}})["Items"]) == 2
 
 
 def test_uploads_outside_the_templates_filter_start_nothing(s3, sfn):
     key = f"incoming/notes-{uuid.uuid4().hex[:6]}.txt"
     other = f"elsewhere/{uuid.uuid4().hex[:6]}.csv"
-    s3.put_object(Bucket="sensor-uploads", Key=key, Body=b"a,1,2\n")
-    s3.put_object(Bucket="sensor-uploads", Key=other, Body=b"a,1,2\n")
+    s3.put_object(Bucket=SOURCE_BUCKET, Key=key, Body=b"a,1,2\n")
+    s3.put_object(Bucket=SOURCE_BUCKET, Key=other, Body=b"a,1,2\n")
     time.sleep(2)
     assert executions_for(sfn, key) == [] and executions_for(sfn, other) == []
 
@@ -165,6 +165,11 @@ def test_provisioning_follows_a_changed_copy_of_the_template(tmp_path, sfn):
     try:
         schema = dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
         assert schema == [{"AttributeName": "accountId", "KeyType": "HASH"}]
+        # The same table, now keyed otherwise than the template in use says: refused, not reused.
+        back = subprocess.run([sys.executable, str(ROOT / "scripts" / "provision.py"), "--template", str(ROOT / "infra" / "template.yaml"),
+                               "--state-dir", str(tmp_path), "--sfn-endpoint", SFN], env=env, capture_output=True, text=True)
+        assert back.returncode != 0
+        assert f"table {table} exists with key [('accountId', 'HASH')], the template says [('userId', 'HASH')]" in back.stderr
         assert json.loads((tmp_path / "routes.json").read_text())["GET /friday"] == "friday-api"
         definition = sfn.describe_state_machine(stateMachineArn=machine)["definition"]
         assert "function:emailer-v2" in definition and "${" not in definition

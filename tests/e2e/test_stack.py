@@ -3,17 +3,17 @@
 import urllib.error
 import urllib.request
 
-from conftest import LAMBDA, PINPOINT, http_json, ses_messages
+from conftest import COURSES_TABLE, CUSTOMERS_TABLE, ENROLLMENTS_TABLE, LAMBDA, PAYMENTS_TABLE, PINPOINT, SENSOR_TABLE, SOURCE_BUCKET, STUDENTS_TABLE, TARGET_BUCKET, USERS_TABLE, http_json, ses_messages
 
 
 def test_buckets_and_tables_are_provisioned(s3, dynamodb):
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
-    assert {"sensor-uploads", "sensor-archive"} <= buckets
-    sensor = dynamodb.describe_table(TableName="sensor_data")["Table"]
+    assert {SOURCE_BUCKET, TARGET_BUCKET} <= buckets
+    sensor = dynamodb.describe_table(TableName=SENSOR_TABLE)["Table"]
     assert [(k["AttributeName"], k["KeyType"]) for k in sensor["KeySchema"]] == [("sensor_id", "HASH"), ("timestamp", "RANGE")]
-    enrollments = dynamodb.describe_table(TableName="enrollments")["Table"]
+    enrollments = dynamodb.describe_table(TableName=ENROLLMENTS_TABLE)["Table"]
     assert [k["AttributeName"] for k in enrollments["KeySchema"]] == ["courseId", "email"]
-    for table in ["users", "customers", "students", "courses", "payments"]:
+    for table in [USERS_TABLE, CUSTOMERS_TABLE, STUDENTS_TABLE, COURSES_TABLE, PAYMENTS_TABLE]:
         assert dynamodb.describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE"
 
 

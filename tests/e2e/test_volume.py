@@ -2,22 +2,18 @@
 memory measured."""
 
 import json
-import os
 import time
 import uuid
 
 from test_csv_ingest import lambda_api, source_bucket, upload_and_run  # noqa: F401  (fixtures and helper)
+from conftest import SENSOR_TABLE, function_pids
 
 
 def process_peak_rss_kib(binary: str) -> int:
-    """The peak resident memory (VmHWM) of the running function process, 0 if absent."""
+    """The peak resident memory (VmHWM) of this stack's function process, 0 if absent."""
     peak = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    for pid in function_pids(binary):
         try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv0 = f.read().split(b"\0")[0].decode(errors="replace")
-            if not argv0.endswith(f"/{binary}"):
-                continue
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
                     if line.startswith("VmHWM:"):
@@ -43,7 +39,7 @@ def test_a_100000_row_file_is_counted_exactly(s3, sfn, dynamodb, lambda_api):
         page["Count"]
         for sensor in sensors
         for page in dynamodb.get_paginator("query").paginate(
-            TableName="sensor_data",
+            TableName=SENSOR_TABLE,
             KeyConditionExpression="sensor_id = :s",
             ExpressionAttributeValues={":s": {"S": sensor}},
             Select="COUNT",

@@ -51,7 +51,12 @@ fn service_error(error: ServiceError) -> Response {
         .into_response()
 }
 
-async fn invoke(State(pool): State<Arc<Pool>>, Path(target): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn invoke(
+    State(pool): State<Arc<Pool>>,
+    Path(target): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let name = function_name(&target).to_owned();
     if pool.function(&name).is_none() {
         return service_error(ServiceError::function_not_found(&pool.function_arn(&name)));
@@ -59,12 +64,13 @@ async fn invoke(State(pool): State<Arc<Pool>>, Path(target): Path<String>, heade
     if body.len() > answers::MAX_REQUEST_BYTES {
         return service_error(ServiceError::request_too_large());
     }
-    if !body.is_empty() {
-        if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
-            return service_error(ServiceError::not_json(&error.to_string()));
-        }
+    if !body.is_empty()
+        && let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&body)
+    {
+        return service_error(ServiceError::not_json(&error.to_string()));
     }
-    let invocation_type = headers.get("x-amz-invocation-type").and_then(|v| v.to_str().ok()).unwrap_or("RequestResponse");
+    let invocation_type =
+        headers.get("x-amz-invocation-type").and_then(|v| v.to_str().ok()).unwrap_or("RequestResponse");
     match invocation_type {
         "DryRun" => return StatusCode::NO_CONTENT.into_response(),
         "Event" => {

@@ -69,6 +69,8 @@ struct Instance {
     function: String,
     binary_modified: Option<SystemTime>,
     started: bool,
+    /// Being stopped (timed out, rebuilt, shutting down): it takes no more work.
+    retiring: bool,
     current: Option<Current>,
     kill: Option<oneshot::Sender<()>>,
     init_error: Option<Bytes>,
@@ -120,13 +122,18 @@ impl Pool {
         match outcome.await {
             Ok(outcome) => Ok((request_id, outcome)),
             // Every path that drops an invocation answers it first; this is a bug's safety net.
-            Err(_) => Ok((request_id.clone(), Outcome::FunctionError(answers::runtime_exit(&request_id, "lost").into()))),
+            Err(_) => {
+                Ok((request_id.clone(), Outcome::FunctionError(answers::runtime_exit(&request_id, "lost").into())))
+            }
         }
     }
 
     fn dispatch(self: &Arc<Self>, function: &Function, invocation: Invocation) -> Result<(), ServiceError> {
         let mut state = self.lock();
         while let Some((id, waiter)) = state.queues.entry(function.name.clone()).or_default().idle.pop() {
+            if state.instances.get(&id).is_none_or(|i| i.retiring) {
+                continue;
+            }
             if self.binary_changed(&state, id, function) {
                 retire(&mut state, id);
                 continue;
@@ -145,14 +152,15 @@ impl Pool {
             return Err(ServiceError::too_many_requests());
         }
         queue.pending.push_back(invocation);
-        if queue.starting < queue.pending.len() {
-            if let Err(error) = self.start_instance(&mut state, function) {
-                let queue = state.queues.entry(function.name.clone()).or_default();
-                if let Some(failed) = queue.pending.pop_back() {
-                    let body = answers::invalid_entrypoint(&failed.request_id, &function.binary.display().to_string(), &error);
-                    eprintln!("local-lambda: cannot start {}: {error} (run `cargo build`?)", function.binary.display());
-                    let _ = failed.responder.send(Outcome::FunctionError(body.into()));
-                }
+        if queue.starting < queue.pending.len()
+            && let Err(error) = self.start_instance(&mut state, function)
+        {
+            let queue = state.queues.entry(function.name.clone()).or_default();
+            if let Some(failed) = queue.pending.pop_back() {
+                let body =
+                    answers::invalid_entrypoint(&failed.request_id, &function.binary.display().to_string(), &error);
+                eprintln!("local-lambda: cannot start {}: {error} (run `cargo build`?)", function.binary.display());
+                let _ = failed.responder.send(Outcome::FunctionError(body.into()));
             }
         }
         Ok(())
@@ -198,12 +206,14 @@ impl Pool {
             return;
         }
         if let Some(current) = instance.current.take() {
-            eprintln!("local-lambda: {} timed out after {} s: stopping its process", instance.function, timeout.as_secs());
+            eprintln!(
+                "local-lambda: {} timed out after {} s: stopping its process",
+                instance.function,
+                timeout.as_secs()
+            );
             let _ = current.responder.send(Outcome::FunctionError(answers::timed_out(request_id, timeout).into()));
         }
-        if let Some(kill) = instance.kill.take() {
-            let _ = kill.send(());
-        }
+        retire(&mut state, id);
     }
 
     fn start_instance(self: &Arc<Self>, state: &mut State, function: &Function) -> std::io::Result<()> {
@@ -236,6 +246,7 @@ impl Pool {
                 function: function.name.clone(),
                 binary_modified,
                 started: false,
+                retiring: false,
                 current: None,
                 kill: Some(kill),
                 init_error: None,
@@ -249,7 +260,9 @@ impl Pool {
             tokio::time::sleep(INIT_LIMIT).await;
             let mut state = pool.lock();
             if state.instances.get(&id).is_some_and(|i| !i.started) {
-                eprintln!("local-lambda: instance {id} did not ask for an invocation within {INIT_LIMIT:?}: stopping it");
+                eprintln!(
+                    "local-lambda: instance {id} did not ask for an invocation within {INIT_LIMIT:?}: stopping it"
+                );
                 retire(&mut state, id);
             }
         });
@@ -297,7 +310,9 @@ impl Pool {
     pub async fn next(self: &Arc<Self>, id: u64) -> Result<Assigned, RuntimeCallError> {
         let parked = {
             let mut state = self.lock();
-            let Some(instance) = state.instances.get_mut(&id) else { return Err(RuntimeCallError::UnknownInstance) };
+            let Some(instance) = state.instances.get_mut(&id).filter(|i| !i.retiring) else {
+                return Err(RuntimeCallError::UnknownInstance);
+            };
             let name = instance.function.clone();
             let first_call = !instance.started;
             instance.started = true;
@@ -368,7 +383,10 @@ impl Pool {
 }
 
 fn retire(state: &mut State, id: u64) {
-    if let Some(kill) = state.instances.get_mut(&id).and_then(|i| i.kill.take()) {
-        let _ = kill.send(());
+    if let Some(instance) = state.instances.get_mut(&id) {
+        instance.retiring = true;
+        if let Some(kill) = instance.kill.take() {
+            let _ = kill.send(());
+        }
     }
 }

@@ -149,7 +149,10 @@ async fn a_process_killed_mid_invocation_is_runtime_exit_error_signal_killed_and
     assert_eq!((killed.status, killed.function_error.as_deref()), (200, Some("Unhandled")));
     assert_eq!(killed.body["errorType"], "Runtime.ExitError");
     let message = killed.body["errorMessage"].as_str().unwrap();
-    assert!(message.starts_with("RequestId: ") && message.ends_with(" Error: Runtime exited with error: signal: killed"), "{message}");
+    assert!(
+        message.starts_with("RequestId: ") && message.ends_with(" Error: Runtime exited with error: signal: killed"),
+        "{message}"
+    );
     let after = call(&server, "slow", json!({})).await;
     assert_eq!(after.status, 200);
     assert_ne!(after.body["pid"], before.body["pid"]);

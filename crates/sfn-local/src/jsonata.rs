@@ -72,16 +72,6 @@ impl Expression {
         &self.field
     }
 
-    /// The workflow variables the expression reads: every `$name` it refers to that
-    /// it does not bind itself (with `:=`, as a lambda parameter or a `@`/`#` binding),
-    /// `$states` aside. A name bound anywhere in the expression counts as bound.
-    pub fn free_variables(&self) -> BTreeSet<String> {
-        let (mut read, mut bound) = (BTreeSet::new(), BTreeSet::new());
-        collect_variables(&self.ast, &mut read, &mut bound);
-        read.retain(|name| name != "states" && crate::path::is_variable_name(name) && !bound.contains(name));
-        read
-    }
-
     /// Whether `$states.context` may be read (building it costs a copy of the execution
     /// input, so it is bound only then).
     pub fn reads_context(&self) -> bool {
@@ -115,74 +105,6 @@ impl Expression {
         let result = evaluator.evaluate(&self.ast, &JValue::Undefined).map_err(|e| e.message().to_owned())?;
         Ok(if result.is_undefined() { None } else { Some(to_json(&result)) })
     }
-}
-
-/// The variables a syntax tree reads (`$name`) and binds (lambda parameters,
-/// `$x := ...`, a path step's `@$x` / `#$x`). Each level runs through the engine's
-/// own stack guard: the parser takes expressions 1,000 levels deep.
-fn collect_variables(node: &AstNode, read: &mut BTreeSet<String>, bound: &mut BTreeSet<String>) {
-    use jsonata_core::ast::{BinaryOp, Stage};
-    jsonata_core::value::with_stack(|| {
-        let mut children: Vec<&AstNode> = Vec::new();
-        match node {
-            AstNode::Variable(name) => {
-                read.insert(name.clone());
-            }
-            AstNode::Path { steps } => {
-                for step in steps {
-                    bound.extend(step.focus.iter().chain(&step.index_var).cloned());
-                    children.push(&step.node);
-                    children.extend(step.stages.iter().filter_map(|stage| match stage {
-                        Stage::Filter(filter) => Some(filter.as_ref()),
-                        _ => None,
-                    }));
-                }
-            }
-            AstNode::Binary { op, lhs, rhs } => {
-                if let (BinaryOp::ColonEqual, AstNode::Variable(name)) = (op, lhs.as_ref()) {
-                    bound.insert(name.clone());
-                }
-                children.extend([lhs.as_ref(), rhs.as_ref()]);
-            }
-            AstNode::Lambda { params, body, .. } => {
-                bound.extend(params.iter().cloned());
-                children.push(body);
-            }
-            AstNode::Unary { operand: inner, .. } | AstNode::FunctionApplication(inner) => children.push(inner),
-            AstNode::Function { args, .. }
-            | AstNode::Array(args)
-            | AstNode::ArrayGroup(args)
-            | AstNode::Block(args) => {
-                children.extend(args);
-            }
-            AstNode::Call { procedure, args } => {
-                children.push(procedure);
-                children.extend(args);
-            }
-            AstNode::Object(pairs) => children.extend(pairs.iter().flat_map(|(k, v)| [k, v])),
-            AstNode::ObjectTransform { input, pattern } => {
-                children.push(input);
-                children.extend(pattern.iter().flat_map(|(k, v)| [k, v]));
-            }
-            AstNode::Conditional { condition, then_branch, else_branch } => {
-                children.extend([condition.as_ref(), then_branch.as_ref()]);
-                children.extend(else_branch.as_deref());
-            }
-            AstNode::Sort { input, terms } => {
-                children.push(input);
-                children.extend(terms.iter().map(|(term, _)| term));
-            }
-            AstNode::Transform { location, update, delete } => {
-                children.extend([location.as_ref(), update.as_ref()]);
-                children.extend(delete.as_deref());
-            }
-            // Literals, names, wildcards and parent references read no variable.
-            _ => {}
-        }
-        for child in children {
-            collect_variables(child, read, bound);
-        }
-    })
 }
 
 /// Every `$name` in the source (outside nothing: a name inside a string literal only
@@ -370,35 +292,6 @@ mod tests {
         assert_eq!(eval("$length($uuid())", s.clone()), Ok(Some(json!(36))));
         assert!(eval("$eval('1')", s.clone()).is_err());
         assert!(eval("$range(0, 5000, 1)", s).is_err());
-    }
-
-    #[test]
-    fn free_variables_leave_out_what_the_expression_binds() {
-        let free = |source: &str| Expression::parse(source).map(|e| e.free_variables().into_iter().collect::<Vec<_>>());
-        assert_eq!(free("$a + $states.input.n + $sum($b)"), Ok(vec!["a".to_owned(), "b".to_owned()]));
-        assert_eq!(free("($x := 1; $x + $y)"), Ok(vec!["y".to_owned()]));
-        assert_eq!(free("$map($states.input, function($v) { $v * $k })"), Ok(vec!["k".to_owned()]));
-        assert_eq!(free("'$notavariable' & $"), Ok(vec![]));
-    }
-
-    #[test]
-    fn the_deepest_expressions_the_parser_takes_are_analysed_on_a_worker_sized_stack() {
-        let deep = [
-            format!("{}$x{}", "(".repeat(990), ")".repeat(990)),
-            format!("{}$x", "1 + ".repeat(990)),
-            format!("{}$x{}", "[".repeat(990), "]".repeat(990)),
-        ];
-        let analysed = std::thread::Builder::new()
-            .stack_size(2 * 1024 * 1024)
-            .spawn(move || {
-                deep.iter()
-                    .map(|source| Expression::parse(source).map(|e| e.free_variables().len()))
-                    .collect::<Vec<_>>()
-            })
-            .map(|thread| thread.join());
-        for result in analysed.into_iter().flatten().flatten() {
-            assert!(matches!(result, Ok(1) | Err(_)), "{result:?}");
-        }
     }
 
     #[test]

@@ -348,7 +348,7 @@ impl Checked for StartExecution {
         // The quota is in bytes of UTF-8, not characters: checked as such.
         if self.input.as_ref().is_some_and(|i| i.0.len() > MAX_INPUT_BYTES) {
             v.0.push(format!(
-                "Value at 'input' failed to satisfy constraint: Member must have length less than or equal to {MAX_INPUT_BYTES}"
+                "Value at 'input' failed to satisfy constraint: Member must have size less than or equal to {MAX_INPUT_BYTES} bytes in UTF-8 encoding"
             ));
         }
     }
@@ -506,7 +506,7 @@ mod tests {
             got,
             (
                 "ValidationException",
-                "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to 262144".to_owned()
+                "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have size less than or equal to 262144 bytes in UTF-8 encoding".to_owned()
             )
         );
     }

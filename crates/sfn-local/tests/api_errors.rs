@@ -199,7 +199,7 @@ async fn oversized_input_definition_name_and_body_are_refused_as_aws_does() {
     answer.assert_error(400, "ValidationException");
     assert_eq!(
         answer.message(),
-        "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to 262144",
+        "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have size less than or equal to 262144 bytes in UTF-8 encoding",
         "the input is not echoed back"
     );
     let sfn = client(&url);

@@ -34,10 +34,10 @@ impl Validator {
         }
         let Some(source) = value.as_str().and_then(jsonata::embedded) else { return Ok(None) };
         match Expression::parse(source) {
+            // AWS accepts a JSONata expression reading a variable no Assign sets: it fails
+            // when evaluated, "returned nothing (undefined)" (recorded: LocalStack's
+            // test_assign_reference_variables snapshot, test_undefined_reference).
             Ok(e) => {
-                for name in e.free_variables() {
-                    self.scopes.reference(&name, at);
-                }
                 let field = at.strip_prefix(self.state_at.as_str()).map_or(at, |f| f.trim_start_matches('/'));
                 Ok(Some(e.at_field(field)))
             }

@@ -119,8 +119,7 @@ pub(super) fn check_size(value: &Value, what: &str) -> Result<String, StatesErro
 
 /// A Map's `MaxConcurrency` / `ToleratedFailureCount` / `ToleratedFailurePercentage`
 /// (`field`): fixed, from a path, or from an expression. A path's value may be an
-/// integer or a string holding one, as AWS reads it; AWS's causes are quoted from
-/// its `MaxConcurrencyPath` behaviour, which the two tolerance paths follow here.
+/// integer or a string holding one, as AWS reads it.
 pub(super) fn resolve_amount(amount: &Amount, env: &Env<'_>, field: &str) -> Result<f64, StatesError> {
     let (value, path) = match amount {
         Amount::Fixed(n) => return Ok(*n),
@@ -143,7 +142,7 @@ pub(super) fn resolve_amount(amount: &Amount, env: &Env<'_>, field: &str) -> Res
         Value::String(s) => s.trim().parse::<i64>().ok().map(|i| i as f64),
         _ => None,
     };
-    let kind = if percentage { "number" } else { "integer" };
+    let kind = if percentage { "float" } else { "integer" };
     let Some(n) = number else {
         let shown = match &value {
             Value::String(s) => s.clone(),
@@ -156,10 +155,17 @@ pub(super) fn resolve_amount(amount: &Amount, env: &Env<'_>, field: &str) -> Res
             None => format!("Expected non-negative {kind} for {field}, got '{shown}' instead."),
         }));
     };
-    if n < 0.0 || (percentage && n > 100.0) {
+    // The tolerance texts are AWS's (recorded in LocalStack's test_base_scenarios snapshot,
+    // test_map_state_tolerated_failure_*_path); MaxConcurrency's negative text is not published.
+    if percentage && !(0.0..=100.0).contains(&n) {
+        return Err(StatesError::runtime(format!("{field} must be between 0 and 100.")));
+    }
+    if n < 0.0 && field == "ToleratedFailureCount" {
+        return Err(StatesError::runtime(format!("{field} cannot be negative.")));
+    }
+    if n < 0.0 {
         let shown = if n.fract() == 0.0 { (n as i64).to_string() } else { n.to_string() };
-        let range = if percentage { "number between 0 and 100" } else { "non-negative integer" };
-        return Err(StatesError::runtime(format!("Expected {range} for {field}, got '{shown}' instead.")));
+        return Err(StatesError::runtime(format!("Expected non-negative integer for {field}, got '{shown}' instead.")));
     }
     Ok(n)
 }
