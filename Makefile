@@ -59,7 +59,7 @@ e2e-test: setup build
 	@STACK_FAULTS=1 bash scripts/stack.sh up
 	@set +e; $(VENV)/bin/pytest -q -m faults tests/e2e; status=$$?; bash scripts/stack.sh down; exit $$status
 
-## test-crash: csv-processor killed in the middle of a 500,000-row file (CRASH_ROWS); about 10 minutes, so
+## test-crash: csv-processor killed in the middle of a 500,000-row file (CRASH_ROWS); about 7 minutes, so
 ## apart from make test; CI runs both
 test-crash: setup build
 	@bash scripts/stack.sh up

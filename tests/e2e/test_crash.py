@@ -136,7 +136,9 @@ def test_a_processor_killed_mid_file_is_retried_and_leaves_what_one_clean_run_le
     assert records[0] == ["line", "reason", "row"]
     assert [int(r[0]) for r in records[1:]] == [line for line, _ in rejected_lines]
     for record, (line, row) in zip(records[1:], rejected_lines):
-        # The report keeps a long row's start and says how long it was.
+        if record[2] == row:
+            continue
+        # Past 1 KiB the report keeps a row's start and says how long it was.
         shown, _, cut = record[2].partition("... [cut: ")
         assert row.startswith(shown) and cut == f"{len(row.encode())} bytes in all]", (line, record[2][-80:])
     print(f"\n{ROWS:,} rows ({len(body) / 1e6:.1f} MB): killed with {killed_at:,} rows stored;"

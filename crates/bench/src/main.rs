@@ -199,6 +199,25 @@ async fn invoke_once(
     })
 }
 
+/// DESIGN.md's resource variables, with the names the stack gives by default.
+const RESOURCES: [(&str, &str); 9] = [
+    ("SOURCE_BUCKET", "sensor-uploads"),
+    ("TARGET_BUCKET", "sensor-archive"),
+    ("SENSOR_TABLE", "sensor_data"),
+    ("USERS_TABLE", "users"),
+    ("CUSTOMERS_TABLE", "customers"),
+    ("STUDENTS_TABLE", "students"),
+    ("COURSES_TABLE", "courses"),
+    ("PAYMENTS_TABLE", "payments"),
+    ("ENROLLMENTS_TABLE", "enrollments"),
+];
+
+/// A resource's name as the stack was given it: its variable when set, else the default.
+fn resource(variable: &str) -> String {
+    let default = RESOURCES.iter().find(|(name, _)| *name == variable).map_or(variable, |(_, d)| *d);
+    std::env::var(variable).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
 fn function_env(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = vec![
         ("AWS_ENDPOINT_URL".to_owned(), local("MOTO_PORT", 4566)),
@@ -208,17 +227,19 @@ fn function_env(extra: &[(&str, &str)]) -> Vec<(String, String)> {
         ("FRIDAY_REMINDER_STATE_MACHINE_ARN".to_owned(), NOOP_MACHINE.to_owned()),
         ("CONFIRMATION_REMINDER_STATE_MACHINE_ARN".to_owned(), NOOP_MACHINE.to_owned()),
     ];
+    env.extend(RESOURCES.iter().map(|(variable, _)| ((*variable).to_owned(), resource(variable))));
     env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     env
 }
 
 /// An S3 notification for `key`; no ETag, so the execution reads whatever the key holds.
 fn s3_event(key: &str, sequencer: &str) -> Value {
+    let source = resource("SOURCE_BUCKET");
     json!({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventTime": "2026-11-21T10:00:00.000Z",
         "eventName": "ObjectCreated:Put", "userIdentity": {"principalId": "bench"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
         "responseElements": {}, "s3": {"s3SchemaVersion": "1.0", "configurationId": "bench",
-            "bucket": {"name": "sensor-uploads", "ownerIdentity": {"principalId": "bench"}, "arn": "arn:aws:s3:::sensor-uploads"},
+            "bucket": {"name": source, "ownerIdentity": {"principalId": "bench"}, "arn": format!("arn:aws:s3:::{source}")},
             "object": {"key": key, "size": 10, "sequencer": sequencer}}}]})
 }
 
@@ -269,7 +290,7 @@ async fn seed(
 ) -> Result<(), String> {
     use aws_sdk_dynamodb::types::AttributeValue as A;
     s3.put_object()
-        .bucket("sensor-uploads")
+        .bucket(resource("SOURCE_BUCKET"))
         .key("incoming/bench-small.csv")
         .body(sensor_csv(100, "small").into())
         .send()
@@ -280,7 +301,7 @@ async fn seed(
     };
     dynamodb
         .put_item()
-        .table_name("users")
+        .table_name(resource("USERS_TABLE"))
         .item("userId", A::S("bench-user".into()))
         .item("timezone", A::S("Europe/Paris".into()))
         .item("notifyHour", A::N("9".into()))
@@ -291,7 +312,7 @@ async fn seed(
     seed_enrollment(dynamodb).await?;
     // A PENDING customer: signup-reminder sends its reminder, signup-confirm confirms it
     // (then answers "already confirmed", the same 200).
-    let mut customer = dynamodb.put_item().table_name("customers");
+    let mut customer = dynamodb.put_item().table_name(resource("CUSTOMERS_TABLE"));
     for (attr, value) in [
         ("customerId", BENCH_CUSTOMER),
         ("email", "bench-customer@example.com"),
@@ -330,11 +351,14 @@ async fn seed_enrollment(dynamodb: &aws_sdk_dynamodb::Client) -> Result<(), Stri
         item.into_iter().fold(request, |r, (k, v)| r.item(k, v)).send()
     };
     let failed = |e| format!("seeding the enrollment tables: {e:?}");
-    put("students", vec![("email", A::S(BENCH_STUDENT.into())), ("name", A::S("Bench Student".into()))])
-        .await
-        .map_err(failed)?;
     put(
-        "courses",
+        &resource("STUDENTS_TABLE"),
+        vec![("email", A::S(BENCH_STUDENT.into())), ("name", A::S("Bench Student".into()))],
+    )
+    .await
+    .map_err(failed)?;
+    put(
+        &resource("COURSES_TABLE"),
         vec![
             ("courseId", A::S("bench-course".into())),
             ("price", A::N("10".into())),
@@ -344,7 +368,7 @@ async fn seed_enrollment(dynamodb: &aws_sdk_dynamodb::Client) -> Result<(), Stri
     .await
     .map_err(failed)?;
     put(
-        "payments",
+        &resource("PAYMENTS_TABLE"),
         vec![
             ("paymentId", A::S("bench-payment".into())),
             ("email", A::S(BENCH_STUDENT.into())),
@@ -378,21 +402,23 @@ async fn cold_starts(report: &mut Report, args: &Args, s3: &aws_sdk_s3::Client) 
         for n in 0..args.starts {
             let event = match *function {
                 "ingest-starter" => s3_event("incoming/bench.csv", &format!("{n:08}-{}", std::process::id())),
-                "csv-processor" => json!({"bucketName": "sensor-uploads", "objectKey": "incoming/bench-small.csv"}),
+                "csv-processor" => {
+                    json!({"bucketName": resource("SOURCE_BUCKET"), "objectKey": "incoming/bench-small.csv"})
+                }
                 "file-mover" => {
                     let key = format!("incoming/bench-move-{n}.csv");
                     s3.put_object()
-                        .bucket("sensor-uploads")
+                        .bucket(resource("SOURCE_BUCKET"))
                         .key(&key)
                         .body(b"s,1,1\n".to_vec().into())
                         .send()
                         .await
                         .map_err(|e| format!("{e:?}"))?;
-                    json!({"bucketName": "sensor-uploads", "objectKey": key, "destination": "processed"})
+                    json!({"bucketName": resource("SOURCE_BUCKET"), "objectKey": key, "destination": "processed"})
                 }
-                "emailer" => json!({"bucketName": "sensor-uploads", "objectKey": "incoming/bench.csv",
+                "emailer" => json!({"bucketName": resource("SOURCE_BUCKET"), "objectKey": "incoming/bench.csv",
                     "processing": {"rowsRead": 100, "rowsWritten": 100, "rowsRejected": 0},
-                    "moved": {"bucket": "sensor-archive", "key": "processed/bench.csv"}}),
+                    "moved": {"bucket": resource("TARGET_BUCKET"), "key": "processed/bench.csv"}}),
                 "friday-api" => api_event("bench-user"),
                 "enrollment-validate" => enrollment_validate_event(),
                 // A new address each time: enrolling the same one twice would be refused.
@@ -550,14 +576,14 @@ async fn csv_memory_and_end_to_end(report: &mut Report, args: &Args, s3: &aws_sd
         let key = format!("incoming/bench-{rows}.csv");
         let body = sensor_csv(rows, "mem");
         s3.put_object()
-            .bucket("sensor-uploads")
+            .bucket(resource("SOURCE_BUCKET"))
             .key(&key)
             .body(body.into())
             .send()
             .await
             .map_err(|e| format!("{e:?}"))?;
         let env = function_env(&[("AWS_ENDPOINT_URL_DYNAMODB", stub_url.as_str())]);
-        let event = json!({"bucketName": "sensor-uploads", "objectKey": key});
+        let event = json!({"bucketName": resource("SOURCE_BUCKET"), "objectKey": key});
         let run = invoke_once(&api, &address, &binary, &env, event, Duration::from_secs(300)).await?;
         if let Some(error) = run.error {
             return Err(format!("csv-processor ({rows} rows): {error}"));
@@ -576,7 +602,7 @@ async fn csv_memory_and_end_to_end(report: &mut Report, args: &Args, s3: &aws_sd
     let rows = 100_000usize;
     let key = "incoming/bench-e2e.csv".to_owned();
     s3.put_object()
-        .bucket("sensor-uploads")
+        .bucket(resource("SOURCE_BUCKET"))
         .key(&key)
         .body(sensor_csv(rows, "e2e").into())
         .send()
@@ -587,7 +613,7 @@ async fn csv_memory_and_end_to_end(report: &mut Report, args: &Args, s3: &aws_sd
         &address,
         &binary,
         &function_env(&[]),
-        json!({"bucketName": "sensor-uploads", "objectKey": key}),
+        json!({"bucketName": resource("SOURCE_BUCKET"), "objectKey": key}),
         Duration::from_secs(600),
     )
     .await?;
@@ -785,7 +811,7 @@ async fn workflows(report: &mut Report, s3: &aws_sdk_s3::Client, sfn: &aws_sdk_s
         // Round 0 warms `cargo lambda watch` up (it builds and starts each function once).
         let key = format!("incoming/bench-flow-{round}-{}.csv", std::process::id());
         s3.put_object()
-            .bucket("sensor-uploads")
+            .bucket(resource("SOURCE_BUCKET"))
             .key(&key)
             .body(sensor_csv(100, "flow").into())
             .send()
@@ -807,7 +833,7 @@ async fn workflows(report: &mut Report, s3: &aws_sdk_s3::Client, sfn: &aws_sdk_s
         let config = sdk_config(&local("MOTO_PORT", 4566)).await;
         aws_sdk_dynamodb::Client::new(&config)
             .put_item()
-            .table_name("users")
+            .table_name(resource("USERS_TABLE"))
             .item("userId", aws_sdk_dynamodb::types::AttributeValue::S(user.clone()))
             .item("timezone", aws_sdk_dynamodb::types::AttributeValue::S(non_friday_zone()))
             .item(
