@@ -26,7 +26,7 @@ SFN_URL = f"http://127.0.0.1:{os.environ.get('SFN_PORT', '8083')}"
 API_URL = f"http://127.0.0.1:{os.environ.get('API_PORT', '3000')}"
 PINPOINT_URL = f"http://127.0.0.1:{os.environ.get('PINPOINT_PORT', '4570')}"
 # The names the stack gave the resources: the template's, or DESIGN.md's variables overriding them.
-_NAMES = cfn.LocalValues(cfn.load(pathlib.Path(os.environ.get("STACK_TEMPLATE", ROOT / "infra" / "template.yaml"))), API_URL)
+_NAMES = cfn.stack_values(API_URL)
 SOURCE = _NAMES.bucket_names["UploadBucket"]
 ARCHIVE = _NAMES.bucket_names["ArchiveBucket"]
 TABLE = {lid.removesuffix("Table").lower(): name for lid, name in _NAMES.table_names.items()}

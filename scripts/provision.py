@@ -62,8 +62,11 @@ def provision_tables(template: dict) -> None:
         if table in tables:
             # A running stack keeps its items; a key the template changed since is not applied
             # silently over them.
-            keys = [(k["AttributeName"], k["KeyType"]) for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
-            wanted = [tuple(k) for k in schema["keys"]]
+            described = dynamodb.describe_table(TableName=table)["Table"]
+            types = {a["AttributeName"]: a["AttributeType"] for a in described["AttributeDefinitions"]}
+            keys = [(k["AttributeName"], k["KeyType"], types.get(k["AttributeName"])) for k in described["KeySchema"]]
+            wanted_types = dict(schema["attributes"])
+            wanted = [(n, k, wanted_types.get(n)) for n, k in schema["keys"]]
             if keys != wanted:
                 raise SystemExit(f"[provision] table {table} exists with key {keys}, the template says {wanted}: "
                                  "make stack-down (the emulator keeps nothing) and make stack-up again")

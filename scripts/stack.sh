@@ -75,7 +75,8 @@ start() { # name port-variable url ready-seconds command...
   local name=$1 port_var=$2 url=$3 limit=$4; shift 4
   local pidfile="$STATE/$name.pid" logfile="$STATE/$name.log"
   if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    local running_port; running_port=$(cat "$STATE/$name.port" 2>/dev/null || echo "?")
+    # A stack started before ports were recorded has no .port file: its port is taken as asked.
+    local running_port; running_port=$(cat "$STATE/$name.port" 2>/dev/null || echo "${!port_var}")
     if [[ $running_port != "${!port_var}" ]]; then
       log "$name is already running from $STATE on port $running_port, not ${!port_var}: make stack-down first,"
       log "  or give this stack its own STACK_STATE_DIR"

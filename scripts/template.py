@@ -42,6 +42,12 @@ def load(path: Path = TEMPLATE) -> dict:
     return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CfnLoader)
 
 
+def stack_values(api_url: str) -> "LocalValues":
+    """The names a running stack gave its resources: those of the template it was built from
+    (`STACK_TEMPLATE`, else infra/template.yaml), or the DESIGN.md variables overriding them."""
+    return LocalValues(load(Path(os.environ.get("STACK_TEMPLATE", TEMPLATE))), api_url)
+
+
 def _resources(template: dict, kind: str) -> dict:
     return {lid: res for lid, res in template.get("Resources", {}).items() if res.get("Type") == kind}
 

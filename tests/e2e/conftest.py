@@ -24,7 +24,7 @@ API = f"http://127.0.0.1:{os.environ.get('API_PORT', '3000')}"
 ACCOUNT = "123456789012"
 
 # The resource names the stack was given: the template's, or the DESIGN.md variables overriding them.
-_NAMES = cfn.LocalValues(cfn.load(Path(os.environ.get("STACK_TEMPLATE", ROOT / "infra" / "template.yaml"))), API)
+_NAMES = cfn.stack_values(API)
 SOURCE_BUCKET = _NAMES.bucket_names["UploadBucket"]
 TARGET_BUCKET = _NAMES.bucket_names["ArchiveBucket"]
 SENSOR_TABLE = _NAMES.table_names["SensorTable"]

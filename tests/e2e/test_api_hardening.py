@@ -1,5 +1,5 @@
 """Hostile requests to the HTTP API over real HTTP, through the local gateway (API_PORT) and the
-functions under `cargo lambda watch`: every one is answered 4xx with a JSON `message` naming the
+functions under `local-lambda`: every one is answered 4xx with a JSON `message` naming the
 problem, never 5xx, never slowly, and none registers, e-mails or confirms anything.
 
 Payload 2.0 joins a repeated query parameter with commas ("Duplicate query strings are combined

@@ -1,6 +1,6 @@
 """confirmation-reminder end to end, through its front doors: `POST /register` and the link of
 the e-mail (`GET /confirm`) over real HTTP on the local API gateway (API_PORT), which invokes
-signup-register and signup-confirm under `cargo lambda watch`; the state machine in sfn-local,
+signup-register and signup-confirm under `local-lambda`; the state machine in sfn-local,
 DynamoDB and SES in moto.
 
 The day between sign-up and reminder needs the stack on a manual clock

@@ -1,4 +1,4 @@
-"""course-enrollment end to end: the five function binaries under `cargo lambda watch`, the
+"""course-enrollment end to end: the five function binaries under `local-lambda`, the
 state machine in sfn-local, the students, courses, payments and enrollments in moto's
 DynamoDB. Every test seeds its own course, students and payments under a fresh tag, so the
 tests do not depend on each other or on their order."""
@@ -200,8 +200,8 @@ def test_the_same_student_twice_at_once_is_enrolled_once(dynamodb, sfn):
 
 def invoke_enroll(payload: dict) -> tuple:
     """Invokes enrollment-enroll once (no client retries); answers (function error?, payload).
-    `cargo lambda watch` answers a function error with a 500 where Lambda answers 200 and
-    `X-Amz-Function-Error`: either way the payload is `{"errorType","errorMessage"}`."""
+    A function error is 200 with `X-Amz-Function-Error`, as on Lambda (`cargo lambda watch`
+    answers it with a 500 instead, so both are read): the payload is `{"errorType","errorMessage"}`."""
     url = f"{LAMBDA}/2015-03-31/functions/enrollment-enroll/invocations"
     request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST")
     try:

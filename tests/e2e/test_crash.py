@@ -25,10 +25,13 @@ from test_front_doors import wait_for_executions
 SOURCE = SOURCE_BUCKET
 ARCHIVE = TARGET_BUCKET
 ROWS = int(os.environ.get("CRASH_ROWS", "500000"))
+# Below this the report, whose rows are cut at 1 KiB, never passes its first 8 MiB part.
+MIN_ROWS = 100_000
 SENSORS = 10
 # One row in ten is refused, with a row long enough that the report passes its 8 MiB part
-# (a multipart upload begins) about a third into the file: the kill then lands mid-file with
-# the report half written. Lines stay far below the processor's 16 KiB limit.
+# (a multipart upload begins) about a third into the file at 500,000 rows (later with fewer
+# rows, as rows past 1 KiB are cut in the report): the kill then lands mid-file with the report
+# half written. Lines stay far below the processor's 16 KiB limit.
 REJECT_EVERY = 10
 PAD = min(12_000, max(380, int(8.5 * 2**20 / (ROWS / REJECT_EVERY / 3))))
 # A late row repeats an earlier key with a new value: the later one must win, as in one run.
@@ -99,6 +102,7 @@ def kill_when_the_report_is_half_written(s3, sfn, execution_arn: str, report_key
 
 @pytest.mark.crash
 def test_a_processor_killed_mid_file_is_retried_and_leaves_what_one_clean_run_leaves(s3, sfn, dynamodb):
+    assert ROWS >= MIN_ROWS, f"CRASH_ROWS={ROWS}: at least {MIN_ROWS:,} rows, or the report never opens a multipart upload"
     run = uuid.uuid4().hex[:8]
     key = f"incoming/crash-{run}.csv"
     report_key = f"rejected/crash-{run}.csv"
@@ -135,6 +139,8 @@ def test_a_processor_killed_mid_file_is_retried_and_leaves_what_one_clean_run_le
     records = list(csv.reader(io.StringIO(report)))
     assert records[0] == ["line", "reason", "row"]
     assert [int(r[0]) for r in records[1:]] == [line for line, _ in rejected_lines]
+    value = f"not-a-number-{'z' * PAD}"  # a value past 40 bytes is shown by its start and its length
+    assert {r[1] for r in records[1:]} == {f'value "{value[:40]}"... ({len(value)} bytes) is not a finite number'}
     for record, (line, row) in zip(records[1:], rejected_lines):
         if record[2] == row:
             continue

@@ -1,4 +1,4 @@
-"""csv-ingest end to end: the real function binaries under `cargo lambda watch`, the real
+"""csv-ingest end to end: the real function binaries under `local-lambda`, the real
 state machine in sfn-local (virtual clock), S3, DynamoDB and SES in moto."""
 
 import json

@@ -1,5 +1,5 @@
 """friday-reminder end to end: friday-api, friday-checker and friday-notifier under
-`cargo lambda watch`, the state machine in sfn-local, the push recorded by the local
+`local-lambda`, the state machine in sfn-local, the push recorded by the local
 Pinpoint endpoint.
 
 Time: the API answers for the instant API Gateway stamped on the request

@@ -169,7 +169,7 @@ def test_provisioning_follows_a_changed_copy_of_the_template(tmp_path, sfn):
         back = subprocess.run([sys.executable, str(ROOT / "scripts" / "provision.py"), "--template", str(ROOT / "infra" / "template.yaml"),
                                "--state-dir", str(tmp_path), "--sfn-endpoint", SFN], env=env, capture_output=True, text=True)
         assert back.returncode != 0
-        assert f"table {table} exists with key [('accountId', 'HASH')], the template says [('userId', 'HASH')]" in back.stderr
+        assert f"table {table} exists with key [('accountId', 'HASH', 'S')], the template says [('userId', 'HASH', 'S')]" in back.stderr
         assert json.loads((tmp_path / "routes.json").read_text())["GET /friday"] == "friday-api"
         definition = sfn.describe_state_machine(stateMachineArn=machine)["definition"]
         assert "function:emailer-v2" in definition and "${" not in definition

@@ -793,7 +793,7 @@ async fn sfn_transitions(report: &mut Report) -> Result<(), String> {
 }
 
 /// Wall time of each workflow end to end on the local stack (functions under
-/// `cargo lambda watch`, debug builds), virtual clock.
+/// `local-lambda`, debug builds), virtual clock.
 async fn workflows(report: &mut Report, s3: &aws_sdk_s3::Client, sfn: &aws_sdk_sfn::Client) -> Result<(), String> {
     let http = reqwest::Client::new();
     let wait = |arn: String| async move {
@@ -808,7 +808,7 @@ async fn workflows(report: &mut Report, s3: &aws_sdk_s3::Client, sfn: &aws_sdk_s
     let mut rows = Vec::new();
     let mut results = serde_json::Map::new();
     for round in 0..2 {
-        // Round 0 warms `cargo lambda watch` up (it builds and starts each function once).
+        // Round 0 warms the stack up (local-lambda starts each function's first process).
         let key = format!("incoming/bench-flow-{round}-{}.csv", std::process::id());
         s3.put_object()
             .bucket(resource("SOURCE_BUCKET"))
@@ -888,7 +888,7 @@ async fn workflows(report: &mut Report, s3: &aws_sdk_s3::Client, sfn: &aws_sdk_s
     Ok(())
 }
 
-/// One call of the Lambda Invoke API of `cargo lambda watch`.
+/// One call of the local stack's Lambda Invoke API (`local-lambda`).
 async fn invoke_lambda(http: &reqwest::Client, function: &str, payload: Value) -> Result<Value, String> {
     let url = format!("{}/2015-03-31/functions/{function}/invocations", local("LAMBDA_PORT", 9000));
     let response = http.post(&url).json(&payload).send().await.map_err(|e| format!("{url}: {e}"))?;
@@ -933,7 +933,7 @@ fn write_outputs(report: &Report, args: &Args) -> Result<(), String> {
     let mut md = format!(
         "# Benchmarks\n\nMeasured by `make bench` on {date}, on {machine}. Release binaries (LTO, stripped, panic=abort); \
          local stand-ins on loopback for the Lambda Runtime API and a delayed DynamoDB; the local stack (moto, sfn-local, \
-         cargo lambda watch) for the rest. Raw figures: `target/bench/results.json`.\n"
+         local-lambda) for the rest. Raw figures: `target/bench/results.json`.\n"
     );
     md.push_str("\n## Targets\n\n| target | goal | measured | met |\n|---|---|---|---|\n");
     for c in &report.checks {

@@ -23,7 +23,12 @@ impl ServiceError {
     }
 
     pub fn function_not_found(arn: &str) -> Self {
-        Self::user(404, "ResourceNotFoundException", format!("Function not found: {arn}"))
+        // This one document spells its key "Message" (as a real 404 from Lambda shows).
+        Self {
+            status: 404,
+            error_type: "ResourceNotFoundException",
+            body: json!({"Type": "User", "Message": format!("Function not found: {arn}")}),
+        }
     }
 
     pub fn too_many_requests() -> Self {

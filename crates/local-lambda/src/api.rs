@@ -2,10 +2,11 @@
 //! gateway, the SDKs, `cargo lambda invoke`) and the Runtime API its function processes poll.
 
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,8 +16,12 @@ use serde_json::json;
 use crate::answers::{self, ServiceError};
 use crate::pool::{Outcome, Pool, RuntimeCallError};
 
-/// Over Lambda's 6 MB, so that a larger body gets Lambda's own 413 rather than the server's.
+/// What the server reads of a body. Past Lambda's 6 MB, so that Lambda's own limits answer
+/// first; a body past this one is answered as Lambda answers an oversized one too.
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Lambda retries a failed asynchronous invocation twice: after one minute, then two.
+const EVENT_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
 
 pub fn router(pool: Arc<Pool>) -> Router {
     let runtime = "/instances/{id}/2018-06-01/runtime";
@@ -55,15 +60,20 @@ async fn invoke(
     State(pool): State<Arc<Pool>>,
     Path(target): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let name = function_name(&target).to_owned();
     if pool.function(&name).is_none() {
         return service_error(ServiceError::function_not_found(&pool.function_arn(&name)));
     }
-    if body.len() > answers::MAX_REQUEST_BYTES {
-        return service_error(ServiceError::request_too_large());
-    }
+    let body = match body {
+        Ok(body) if body.len() <= answers::MAX_REQUEST_BYTES => body,
+        Ok(_) => return service_error(ServiceError::request_too_large()),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return service_error(ServiceError::request_too_large());
+        }
+        Err(rejection) => return service_error(ServiceError::not_json(&rejection.body_text())),
+    };
     if !body.is_empty()
         && let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&body)
     {
@@ -74,11 +84,7 @@ async fn invoke(
     match invocation_type {
         "DryRun" => return StatusCode::NO_CONTENT.into_response(),
         "Event" => {
-            tokio::spawn(async move {
-                if let Ok((request_id, Outcome::FunctionError(body))) = pool.invoke(&name, body).await {
-                    eprintln!("local-lambda: {name} (event {request_id}) failed: {}", String::from_utf8_lossy(&body));
-                }
-            });
+            tokio::spawn(invoke_event(pool, name, body));
             return StatusCode::ACCEPTED.into_response();
         }
         _ => {}
@@ -104,6 +110,30 @@ async fn invoke(
                 headers.insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
             }
             response
+        }
+    }
+}
+
+/// An asynchronous invocation: a function error is retried as Lambda retries it; what still
+/// fails, or is refused, is logged, since the caller has already had its 202.
+async fn invoke_event(pool: Arc<Pool>, name: String, body: Bytes) {
+    let mut delays = EVENT_RETRY_DELAYS.iter();
+    loop {
+        match pool.invoke(&name, body.clone()).await {
+            Ok((_, Outcome::Response(_))) => return,
+            Ok((request_id, Outcome::FunctionError(error))) => {
+                let error = String::from_utf8_lossy(&error);
+                let Some(delay) = delays.next() else {
+                    eprintln!("local-lambda: {name} (event {request_id}) failed for good: {error}");
+                    return;
+                };
+                eprintln!("local-lambda: {name} (event {request_id}) failed, retried in {} s: {error}", delay.as_secs());
+                tokio::time::sleep(*delay).await;
+            }
+            Err(error) => {
+                eprintln!("local-lambda: {name} (event) refused: {} {}", error.error_type, error.body);
+                return;
+            }
         }
     }
 }
@@ -153,15 +183,38 @@ fn accepted() -> Response {
     (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
 }
 
-async fn respond(State(pool): State<Arc<Pool>>, Path((id, request_id)): Path<(u64, String)>, body: Bytes) -> Response {
-    match pool.complete(id, &request_id, Outcome::Response(body)) {
-        Ok(()) => accepted(),
-        Err(error) => runtime_error(error),
-    }
+type InvocationPath = Path<(u64, String)>;
+
+async fn respond(pool: State<Arc<Pool>>, path: InvocationPath, body: Result<Bytes, BytesRejection>) -> Response {
+    complete(pool, path, body, Outcome::Response)
 }
 
-async fn fail(State(pool): State<Arc<Pool>>, Path((id, request_id)): Path<(u64, String)>, body: Bytes) -> Response {
-    match pool.complete(id, &request_id, Outcome::FunctionError(body)) {
+async fn fail(pool: State<Arc<Pool>>, path: InvocationPath, body: Result<Bytes, BytesRejection>) -> Response {
+    complete(pool, path, body, Outcome::FunctionError)
+}
+
+/// A runtime's answer; one too large to read still ends its invocation, as on Lambda.
+fn complete(
+    State(pool): State<Arc<Pool>>,
+    Path((id, request_id)): InvocationPath,
+    body: Result<Bytes, BytesRejection>,
+    outcome: fn(Bytes) -> Outcome,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let too_large = Outcome::FunctionError(answers::response_too_large().into());
+            let _ = pool.complete(id, &request_id, too_large);
+            let error = json!({"errorType": "RequestEntityTooLarge", "errorMessage": rejection.body_text()});
+            return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(error)).into_response();
+        }
+        // Unread (the connection broke): the invocation stays the runtime's to answer.
+        Err(rejection) => {
+            let error = json!({"errorType": "InvalidRequest", "errorMessage": rejection.body_text()});
+            return (rejection.status(), axum::Json(error)).into_response();
+        }
+    };
+    match pool.complete(id, &request_id, outcome(body)) {
         Ok(()) => accepted(),
         Err(error) => runtime_error(error),
     }

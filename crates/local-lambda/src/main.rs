@@ -37,6 +37,10 @@ enum Command {
         /// Concurrent executions per function; past it invocations get TooManyRequestsException.
         #[arg(long, default_value_t = 64)]
         max_instances: usize,
+        /// Seconds an environment may sit idle before its process is stopped (Lambda reclaims
+        /// idle environments after minutes).
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        idle_seconds: u64,
     },
 }
 
@@ -46,7 +50,8 @@ fn read(path: &std::path::Path) -> Result<String, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let Command::Serve { listen, functions, env_file, bin_dir, region, account, max_instances } = Cli::parse().command;
+    let Command::Serve { listen, functions, env_file, bin_dir, region, account, max_instances, idle_seconds } =
+        Cli::parse().command;
     let functions = match read(&functions).and_then(|t| parse_functions(&t, &bin_dir)) {
         Ok(functions) => functions,
         Err(error) => {
@@ -75,7 +80,9 @@ async fn main() -> ExitCode {
     if !missing.is_empty() {
         eprintln!("local-lambda: not built yet (invocations fail until `cargo build`): {}", missing.join(", "));
     }
-    let pool = Pool::new(Settings { functions, shared_env, runtime_api, region, account, max_instances });
+    let idle_limit = std::time::Duration::from_secs(idle_seconds);
+    let pool = Pool::new(Settings { functions, shared_env, runtime_api, region, account, max_instances, idle_limit });
+    pool.spawn_reaper();
     eprintln!("local-lambda: {count} function(s) on http://{listen}");
     let router = local_lambda::api::router(pool.clone());
     let served = axum::serve(listener, router)

@@ -5,11 +5,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
+use tokio::task::AbortHandle;
 
 use crate::answers::{self, ServiceError};
 use crate::config::Function;
@@ -42,6 +43,8 @@ pub struct Settings {
     pub account: String,
     /// Concurrent executions per function before invocations are throttled.
     pub max_instances: usize,
+    /// How long an environment may sit idle before it is shut down, as Lambda reclaims them.
+    pub idle_limit: Duration,
 }
 
 pub struct Pool {
@@ -54,14 +57,16 @@ pub struct Pool {
 struct State {
     instances: HashMap<u64, Instance>,
     queues: HashMap<String, Queue>,
+    /// The service is shutting down: nothing new is started.
+    stopping: bool,
 }
 
 #[derive(Default)]
 struct Queue {
     /// Invocations waiting for an instance that is starting.
     pending: VecDeque<Invocation>,
-    /// Instances parked in `next`, newest last.
-    idle: Vec<(u64, oneshot::Sender<Assigned>)>,
+    /// Instances parked in `next`, newest last, with when they parked.
+    idle: Vec<(u64, Instant, oneshot::Sender<Assigned>)>,
     starting: usize,
 }
 
@@ -79,6 +84,15 @@ struct Instance {
 struct Current {
     request_id: String,
     responder: oneshot::Sender<Outcome>,
+    /// The timeout's timer, stopped when the invocation ends first.
+    timer: AbortHandle,
+}
+
+impl Current {
+    fn answer(self, outcome: Outcome) {
+        self.timer.abort();
+        let _ = self.responder.send(outcome);
+    }
 }
 
 struct Invocation {
@@ -130,7 +144,7 @@ impl Pool {
 
     fn dispatch(self: &Arc<Self>, function: &Function, invocation: Invocation) -> Result<(), ServiceError> {
         let mut state = self.lock();
-        while let Some((id, waiter)) = state.queues.entry(function.name.clone()).or_default().idle.pop() {
+        while let Some((id, _, waiter)) = state.queues.entry(function.name.clone()).or_default().idle.pop() {
             if state.instances.get(&id).is_none_or(|i| i.retiring) {
                 continue;
             }
@@ -146,24 +160,34 @@ impl Pool {
             self.make_current(&mut state, id, function, invocation);
             return Ok(());
         }
-        let live = state.instances.values().filter(|i| i.function == function.name).count();
+        let live = live_instances(&state, &function.name);
         let queue = state.queues.entry(function.name.clone()).or_default();
         if live >= self.settings.max_instances && queue.starting <= queue.pending.len() {
             return Err(ServiceError::too_many_requests());
         }
         queue.pending.push_back(invocation);
-        if queue.starting < queue.pending.len()
-            && let Err(error) = self.start_instance(&mut state, function)
-        {
+        self.start_for_pending(&mut state, function);
+        Ok(())
+    }
+
+    /// Starts environments for invocations no starting environment will take, within the
+    /// concurrency limit (past it, a busy environment takes them when it asks for more work).
+    fn start_for_pending(self: &Arc<Self>, state: &mut State, function: &Function) {
+        loop {
+            let live = live_instances(state, &function.name);
             let queue = state.queues.entry(function.name.clone()).or_default();
-            if let Some(failed) = queue.pending.pop_back() {
+            if state.stopping || queue.starting >= queue.pending.len() || live >= self.settings.max_instances {
+                return;
+            }
+            if let Err(error) = self.start_instance(state, function) {
+                let queue = state.queues.entry(function.name.clone()).or_default();
+                let Some(failed) = queue.pending.pop_back() else { return };
                 let body =
                     answers::invalid_entrypoint(&failed.request_id, &function.binary.display().to_string(), &error);
                 eprintln!("local-lambda: cannot start {}: {error} (run `cargo build`?)", function.binary.display());
                 let _ = failed.responder.send(Outcome::FunctionError(body.into()));
             }
         }
-        Ok(())
     }
 
     fn binary_changed(&self, state: &State, id: u64, function: &Function) -> bool {
@@ -190,13 +214,14 @@ impl Pool {
             return;
         };
         let request_id = invocation.request_id.clone();
-        instance.current = Some(Current { request_id: invocation.request_id, responder: invocation.responder });
         let pool = Arc::clone(self);
         let timeout = function.timeout;
-        tokio::spawn(async move {
+        let timer = tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
             pool.time_out(id, &request_id, timeout);
-        });
+        })
+        .abort_handle();
+        instance.current = Some(Current { request_id: invocation.request_id, responder: invocation.responder, timer });
     }
 
     fn time_out(&self, id: u64, request_id: &str, timeout: Duration) {
@@ -211,7 +236,7 @@ impl Pool {
                 instance.function,
                 timeout.as_secs()
             );
-            let _ = current.responder.send(Outcome::FunctionError(answers::timed_out(request_id, timeout).into()));
+            current.answer(Outcome::FunctionError(answers::timed_out(request_id, timeout).into()));
         }
         retire(&mut state, id);
     }
@@ -285,14 +310,14 @@ impl Pool {
         let mut state = self.lock();
         let Some(instance) = state.instances.remove(&id) else { return };
         let queue = state.queues.entry(instance.function.clone()).or_default();
-        queue.idle.retain(|(idle, _)| *idle != id);
+        queue.idle.retain(|(idle, _, _)| *idle != id);
         if !instance.started {
             queue.starting = queue.starting.saturating_sub(1);
         }
         if let Some(current) = instance.current {
             eprintln!("local-lambda: {} exited during request {} ({how})", instance.function, current.request_id);
             let body = answers::runtime_exit(&current.request_id, &how);
-            let _ = current.responder.send(Outcome::FunctionError(body.into()));
+            current.answer(Outcome::FunctionError(body.into()));
         } else if !instance.started && queue.pending.len() > queue.starting {
             // It died before taking an invocation; the one it was started for fails as on Lambda.
             if let Some(failed) = queue.pending.pop_front() {
@@ -303,6 +328,9 @@ impl Pool {
                 };
                 let _ = failed.responder.send(Outcome::FunctionError(body));
             }
+        }
+        if let Some(function) = self.settings.functions.get(&instance.function) {
+            self.start_for_pending(&mut state, function);
         }
     }
 
@@ -325,6 +353,8 @@ impl Pool {
             }
             if !queue.pending.is_empty() && self.binary_changed(&state, id, function) {
                 retire(&mut state, id);
+                // The invocation it was started for needs an environment of the new build.
+                self.start_for_pending(&mut state, function);
                 return Err(RuntimeCallError::UnknownInstance);
             }
             let queue = state.queues.entry(function.name.clone()).or_default();
@@ -334,7 +364,7 @@ impl Pool {
                 return Ok(assigned);
             }
             let (waiter, parked) = oneshot::channel();
-            queue.idle.push((id, waiter));
+            queue.idle.push((id, Instant::now(), waiter));
             parked
         };
         parked.await.map_err(|_| RuntimeCallError::UnknownInstance)
@@ -348,7 +378,7 @@ impl Pool {
             return Err(RuntimeCallError::NotCurrent);
         }
         if let Some(current) = instance.current.take() {
-            let _ = current.responder.send(outcome);
+            current.answer(outcome);
         }
         Ok(())
     }
@@ -365,10 +395,43 @@ impl Pool {
     /// connection open for ever).
     pub fn stop_all(&self) {
         let mut state = self.lock();
+        state.stopping = true;
         let ids: Vec<u64> = state.instances.keys().copied().collect();
         for id in ids {
             retire(&mut state, id);
         }
+    }
+
+    /// Shuts down the environments idle for longer than the idle limit.
+    pub fn reap_idle(&self) {
+        let limit = self.settings.idle_limit;
+        let mut state = self.lock();
+        let mut expired = Vec::new();
+        for queue in state.queues.values_mut() {
+            queue.idle.retain(|(id, parked, _)| {
+                let keep = parked.elapsed() < limit;
+                if !keep {
+                    expired.push(*id);
+                }
+                keep
+            });
+        }
+        for id in expired {
+            retire(&mut state, id);
+        }
+    }
+
+    /// Runs `reap_idle` for as long as the service runs.
+    pub fn spawn_reaper(self: &Arc<Self>) {
+        let pool = Arc::clone(self);
+        let every = (self.settings.idle_limit / 2).clamp(Duration::from_millis(100), Duration::from_secs(10));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            loop {
+                ticks.tick().await;
+                pool.reap_idle();
+            }
+        });
     }
 
     /// How many processes each function has, for the health answer.
@@ -380,6 +443,11 @@ impl Pool {
         }
         counts
     }
+}
+
+/// Environments of a function that take work (not those being stopped).
+fn live_instances(state: &State, function: &str) -> usize {
+    state.instances.values().filter(|i| i.function == function && !i.retiring).count()
 }
 
 fn retire(state: &mut State, id: u64) {

@@ -38,16 +38,21 @@ fn fixture() -> PathBuf {
 }
 
 /// Starts local-lambda with functions `echo` (timeout 1 s), `slow` (timeout 30 s),
-/// `crashes-at-start`, `fails-at-start` and `missing` (no binary).
+/// `slow-start` (a second to start), `crashes-at-start`, `fails-at-start` and `missing` (no binary).
 async fn start() -> Server {
+    start_with(&[]).await
+}
+
+async fn start_with(options: &[&str]) -> Server {
     let bin_dir = std::env::temp_dir().join(format!("local-lambda-test-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&bin_dir).unwrap();
-    for name in ["echo", "slow", "crashes-at-start", "fails-at-start"] {
+    for name in ["echo", "slow", "slow-start", "crashes-at-start", "fails-at-start"] {
         std::fs::copy(fixture(), bin_dir.join(name)).unwrap();
     }
     let functions = json!({
         "echo": {"timeoutSeconds": 1, "memoryMb": 256, "environment": {"OWN": "echo's"}},
         "slow": {"timeoutSeconds": 30, "memoryMb": 128, "environment": {}},
+        "slow-start": {"timeoutSeconds": 30, "memoryMb": 128, "environment": {"FAKE_INIT": "slow"}},
         "crashes-at-start": {"timeoutSeconds": 3, "memoryMb": 128, "environment": {"FAKE_INIT": "crash"}},
         "fails-at-start": {"timeoutSeconds": 3, "memoryMb": 128, "environment": {"FAKE_INIT": "init-error"}},
         "missing": {"timeoutSeconds": 3, "memoryMb": 128, "environment": {}},
@@ -62,6 +67,7 @@ async fn start() -> Server {
         .arg(bin_dir.join("functions.json"))
         .arg("--env-file")
         .arg(bin_dir.join("shared.env"))
+        .args(options)
         .env("PARENT_SECRET", "must not leak")
         .stdout(Stdio::null())
         .spawn()
@@ -169,14 +175,67 @@ async fn a_process_that_exits_mid_invocation_reports_its_exit_status() {
 #[tokio::test]
 async fn an_invocation_past_the_timeout_is_sandbox_timedout_and_its_process_is_stopped() {
     let server = start().await;
+    let pidfile = server.bin_dir.join("sleeper.pid");
     let started = Instant::now();
-    let answer = call(&server, "echo", json!({"do": "sleep", "seconds": 20})).await;
+    let answer = call(&server, "echo", json!({"do": "sleep", "seconds": 20, "pidfile": pidfile})).await;
     assert!(started.elapsed() < Duration::from_secs(5), "answered at the 1 s timeout: {:?}", started.elapsed());
     assert_eq!(answer.function_error.as_deref(), Some("Unhandled"));
     assert_eq!(answer.body["errorType"], "Sandbox.Timedout");
     assert!(answer.body["errorMessage"].as_str().unwrap().ends_with("Error: Task timed out after 1.00 seconds"));
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    assert!(gone(pid.trim().parse().unwrap(), Duration::from_secs(5)).await, "the timed-out process is stopped");
     let next = call(&server, "echo", json!({})).await;
     assert_eq!(next.status, 200, "a new environment serves the next call");
+}
+
+/// Whether process `pid` ends within `within`.
+async fn gone(pid: u64, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline && Path::new(&format!("/proc/{pid}")).exists() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[tokio::test]
+async fn past_the_concurrency_limit_an_invocation_is_throttled_with_429() {
+    let server = start_with(&["--max-instances", "1"]).await;
+    let (a, b) = tokio::join!(
+        call(&server, "slow", json!({"do": "sleep", "seconds": 1})),
+        call(&server, "slow", json!({"do": "sleep", "seconds": 1})),
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 429]);
+    let throttled = if a.status == 429 { a } else { b };
+    assert_eq!(throttled.error_type.as_deref(), Some("TooManyRequestsException"));
+    assert_eq!(throttled.body["Reason"], "ConcurrentInvocationLimitExceeded");
+}
+
+#[tokio::test]
+async fn an_environment_idle_past_the_idle_limit_is_stopped_and_the_next_call_starts_another() {
+    let server = start_with(&["--idle-seconds", "1"]).await;
+    let first = call(&server, "echo", json!({})).await.body["pid"].as_u64().unwrap();
+    assert!(gone(first, Duration::from_secs(5)).await, "the idle process is stopped");
+    let second = call(&server, "echo", json!({})).await;
+    assert_eq!(second.status, 200);
+    assert_ne!(second.body["pid"].as_u64(), Some(first));
+}
+
+#[tokio::test]
+async fn a_rebuild_while_an_environment_starts_still_answers_the_invocation_it_was_started_for() {
+    let server = start().await;
+    let binary = server.bin_dir.join("slow-start");
+    let rebuild = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let later = std::time::SystemTime::now() + Duration::from_secs(5);
+        std::fs::File::options().write(true).open(&binary).unwrap().set_modified(later).unwrap();
+    };
+    let invocation = tokio::time::timeout(Duration::from_secs(15), call(&server, "slow-start", json!({"n": 1})));
+    let (answer, ()) = tokio::join!(invocation, rebuild);
+    let answer = answer.expect("the invocation is answered, not stranded");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["event"], json!({"n": 1}));
 }
 
 #[tokio::test]
@@ -203,7 +262,7 @@ async fn invoke_api_errors_are_lambdas() {
     let server = start().await;
     let unknown = call(&server, "nope", json!({})).await;
     assert_eq!((unknown.status, unknown.error_type.as_deref()), (404, Some("ResourceNotFoundException")));
-    assert_eq!(unknown.body["message"], "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope");
+    assert_eq!(unknown.body["Message"], "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope");
     let not_json = invoke(&server, "echo", b"{not json").await;
     assert_eq!((not_json.status, not_json.error_type.as_deref()), (400, Some("InvalidRequestContentException")));
     let big = format!("\"{}\"", "x".repeat(6_291_456));
@@ -226,11 +285,7 @@ async fn stopping_the_service_stops_its_function_processes() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(matches!(server.child.try_wait(), Ok(Some(_))), "the service exits on SIGTERM");
-    let gone = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < gone && Path::new(&format!("/proc/{pid}")).exists() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "no function process outlives the service");
+    assert!(gone(pid, Duration::from_secs(5)).await, "no function process outlives the service");
 }
 
 #[tokio::test]

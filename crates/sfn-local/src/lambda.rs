@@ -1,5 +1,6 @@
-//! Lambda tasks: invoking a function through the Lambda Invoke API (`cargo lambda watch`
-//! locally, or real Lambda) and turning its answer into a task result or a named error.
+//! Lambda tasks: invoking a function through the Lambda Invoke API (the stack's `local-lambda`
+//! or `cargo lambda watch` locally, or real Lambda) and turning its answer into a task result
+//! or a named error.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -125,9 +126,10 @@ impl Invoker for SdkInvoker {
     }
 }
 
-/// `cargo lambda watch` answers a function error with HTTP 500 and the error payload,
-/// where Lambda answers 200 with `X-Amz-Function-Error`. A Lambda service error carries
-/// `x-amzn-ErrorType`; a body with `errorType` and no such header is the function's.
+/// `cargo lambda watch` (which sfn-local may be pointed at) answers a function error with
+/// HTTP 500 and the error payload, where Lambda answers 200 with `X-Amz-Function-Error`. A
+/// Lambda service error carries `x-amzn-ErrorType`; a body with `errorType` and no such header
+/// is the function's.
 #[cfg(feature = "aws")]
 fn emulator_function_error(
     err: &aws_sdk_lambda::error::SdkError<

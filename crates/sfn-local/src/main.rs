@@ -31,7 +31,7 @@ struct EngineArgs {
     /// until the clock is advanced; real: Waits wait.
     #[arg(long, value_enum, default_value_t = ClockMode::Virtual, env = "SFN_LOCAL_CLOCK")]
     clock: ClockMode,
-    /// Lambda Invoke API for Lambda tasks (e.g. `cargo lambda watch` at
+    /// Lambda Invoke API for Lambda tasks (e.g. the stack's `local-lambda` at
     /// http://127.0.0.1:9000). Without it, the AWS configuration of the environment is used.
     #[arg(long, env = "SFN_LOCAL_LAMBDA_ENDPOINT")]
     lambda_endpoint: Option<String>,
