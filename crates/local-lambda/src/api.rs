@@ -127,7 +127,10 @@ async fn invoke_event(pool: Arc<Pool>, name: String, body: Bytes) {
                     eprintln!("local-lambda: {name} (event {request_id}) failed for good: {error}");
                     return;
                 };
-                eprintln!("local-lambda: {name} (event {request_id}) failed, retried in {} s: {error}", delay.as_secs());
+                eprintln!(
+                    "local-lambda: {name} (event {request_id}) failed, retried in {} s: {error}",
+                    delay.as_secs()
+                );
                 tokio::time::sleep(*delay).await;
             }
             Err(error) => {
