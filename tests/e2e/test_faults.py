@@ -130,6 +130,24 @@ def test_ses_down_fails_the_execution_with_its_named_error_after_the_retries(s3,
     assert emails_about(key) == []
 
 
+def test_an_emailer_past_its_timeout_fails_the_execution_as_sandbox_timedout_and_never_mails_twice(
+        s3, sfn, dynamodb, lambda_api):
+    """SES answers after 12 s, past the emailer's 10 s Timeout (the template's default): Lambda
+    stops the function and writes Sandbox.Timedout. SendReport does not retry it, since the
+    e-mail may already be on its way; the execution fails under that name, the data is in."""
+    arm(MOTO_FAULTS, {"name": "ses-slow", "match": {"method": "POST", "path": r"^/v2/email/outbound-emails"},
+                      "fault": {"delay": 12.0}, "times": 1})
+    sensor, key, described = ingest(s3, sfn, lambda_api, "mailtimeout", 10)
+    assert (described["status"], described.get("error")) == ("FAILED", "Sandbox.Timedout"), described
+    assert "Error: Task timed out after 10.00 seconds" in described["cause"], described["cause"]
+    assert retried(sfn, described["executionArn"]) == ["Sandbox.Timedout"], "one attempt, not retried"
+    assert len(items_for(dynamodb, sensor)) == 10, "the data is in, only the report is in doubt"
+    assert exists(s3, ARCHIVE, f"processed/{sensor}.csv")
+    time.sleep(3)  # the delayed send reaches the emulator after the function is gone
+    assert fired(MOTO_FAULTS)["ses-slow"] == 1
+    assert len(emails_about(key)) <= 1, "never mailed twice"
+
+
 @pytest.mark.parametrize("fault", [
     {"respond": {"status": 500, "headers": {"content-type": "application/json", "x-amzn-ErrorType": "ServiceException"},
                  "body": json.dumps({"message": "injected: the Lambda service failed"})}},
