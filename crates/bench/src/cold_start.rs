@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use crate::Args;
 use crate::fixtures::{
-    BENCH_CUSTOMER, BENCH_STUDENT, api_event, confirm_event, enrollment_event, enrollment_validate_event, function_env,
-    put_source_object, register_event, resource, s3_event,
+    BENCH_CUSTOMER, BENCH_STUDENT, DIRECT, api_event, confirm_event, enrollment_event, enrollment_validate_event,
+    function_env, put_source_object, register_event, resource, s3_event,
 };
 use crate::invocation::invoke_once;
 use crate::report::{Report, percentile};
@@ -109,10 +109,10 @@ async fn typical_event(function: &str, n: usize, s3: &aws_sdk_s3::Client) -> Res
     Ok(match function {
         "ingest-starter" => s3_event("incoming/bench.csv", &format!("{n:08}-{}", std::process::id())),
         "csv-processor" => {
-            json!({"bucketName": resource("SOURCE_BUCKET"), "objectKey": "incoming/bench-small.csv"})
+            json!({"bucketName": resource("SOURCE_BUCKET"), "objectKey": format!("{DIRECT}/bench-small.csv")})
         }
         "file-mover" => {
-            let key = format!("incoming/bench-move-{n}.csv");
+            let key = format!("{DIRECT}/bench-move-{n}.csv");
             put_source_object(s3, &key, b"s,1,1\n".to_vec()).await?;
             json!({"bucketName": resource("SOURCE_BUCKET"), "objectKey": key, "destination": "processed"})
         }

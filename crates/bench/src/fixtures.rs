@@ -55,6 +55,10 @@ pub(crate) fn function_env(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     env
 }
 
+/// Where the bench keeps the objects it hands to functions directly: outside `incoming/`, so
+/// the stack's upload notification does not start a workflow that would move them away.
+pub(crate) const DIRECT: &str = "bench-direct";
+
 /// An S3 notification for `key`; no ETag, so the execution reads whatever the key holds.
 pub(crate) fn s3_event(key: &str, sequencer: &str) -> Value {
     let source = resource("SOURCE_BUCKET");
@@ -114,7 +118,7 @@ pub(crate) async fn seed(
     use aws_sdk_dynamodb::types::AttributeValue as A;
     s3.put_object()
         .bucket(resource("SOURCE_BUCKET"))
-        .key("incoming/bench-small.csv")
+        .key(format!("{DIRECT}/bench-small.csv"))
         .body(sensor_csv(100, "small").into())
         .send()
         .await

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::Args;
 use crate::dynamo_stub::DynamoStub;
-use crate::fixtures::{function_env, put_source_object, resource, sensor_csv};
+use crate::fixtures::{DIRECT, function_env, put_source_object, resource, sensor_csv};
 use crate::invocation::{Invocation, invoke_once};
 use crate::report::Report;
 use crate::runtime_api::RuntimeApi;
@@ -137,7 +137,7 @@ pub(crate) async fn csv_memory_and_end_to_end(
     let mut rows_out = Vec::new();
     let mut peaks = Vec::new();
     for rows in [100_000usize, args.big_rows] {
-        let key = format!("incoming/bench-{rows}.csv");
+        let key = format!("{DIRECT}/bench-{rows}.csv");
         let env = function_env(&[("AWS_ENDPOINT_URL_DYNAMODB", stub_url.as_str())]);
         let run = processor.run(s3, &key, sensor_csv(rows, "mem"), &env, Duration::from_secs(300)).await?;
         if let Some(error) = run.error {
@@ -149,8 +149,9 @@ pub(crate) async fn csv_memory_and_end_to_end(
     // End to end against the local stack: S3 and DynamoDB both in moto.
     let rows = 100_000usize;
     let env = function_env(&[]);
-    let run =
-        processor.run(s3, "incoming/bench-e2e.csv", sensor_csv(rows, "e2e"), &env, Duration::from_secs(600)).await?;
+    let run = processor
+        .run(s3, &format!("{DIRECT}/bench-e2e.csv"), sensor_csv(rows, "e2e"), &env, Duration::from_secs(600))
+        .await?;
     if let Some(error) = run.error {
         return Err(format!("csv-processor end to end: {error}"));
     }
