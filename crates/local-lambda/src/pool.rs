@@ -352,9 +352,8 @@ impl Pool {
                 queue.starting = queue.starting.saturating_sub(1);
             }
             if !queue.pending.is_empty() && self.binary_changed(&state, id, function) {
+                // Its exit (`watch`) starts an environment of the new build for what waits.
                 retire(&mut state, id);
-                // The invocation it was started for needs an environment of the new build.
-                self.start_for_pending(&mut state, function);
                 return Err(RuntimeCallError::UnknownInstance);
             }
             let queue = state.queues.entry(function.name.clone()).or_default();
